@@ -1,0 +1,11 @@
+"""Class-wise regularized logistic regression for scikit-learn.
+
+Multinomial logistic regression with one L2 strength per class, and tools to
+study how regularization helps some classes and hurts others.
+"""
+
+from .linear_model import ClassWiseRegularizedLogisticRegression
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["ClassWiseRegularizedLogisticRegression", "__version__"]

@@ -1,0 +1,1 @@
+"""The objective: what is minimised, and the kernels that compute it (machinery)."""

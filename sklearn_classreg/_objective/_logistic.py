@@ -1,0 +1,339 @@
+"""The objective solvers talk to: regularized logistic loss on CPU.
+
+BLAS (or scipy.sparse) does the two products that dominate the cost, X @ W^T
+and R^T @ X; a numba kernel (`_kernels.py`) makes one fused pass over the
+logits in between. Rows are processed in chunks so that no buffer of shape
+(n_samples, n_classes) is needed: the extra memory of an evaluation is one
+chunk of logits, whatever the number of samples.
+"""
+
+import numpy as np
+from scipy import sparse
+
+from .._utils._threads import blas_num_threads, run_blocks, split_rows
+
+__all__ = ["LogisticObjective"]
+
+# Bytes of one chunk of logits. Large enough for BLAS to run at full speed
+# (hundreds of rows or more), small against X.
+_CHUNK_BYTES = 8 * 2**20
+# Keep per-sample Hessian state (n_samples x n_outputs) for Hessian products
+# when it is at most this large or a quarter of X; otherwise recompute it per
+# chunk, at the cost of one more matrix product per Hessian product.
+_STATE_BYTES = 16 * 2**20
+# Below this many logits per chunk, threads cost more than they bring.
+_MIN_LOGITS_PER_THREAD = 16384
+
+
+class LogisticObjective:
+    r"""Regularized logistic loss of a linear model, divided by the total weight.
+
+    With S = sum_i s_i::
+
+        f(coef) = (1 / S) * [ sum_i s_i * loss_i(W x_i + b)
+                              + sum_k ||w_k||^2 / (2 C_k) ]
+
+    where loss_i is the datafit's cross-entropy (with label smoothing and the
+    logit penalty). Dividing by S does not move the minimiser; it makes f and
+    its gradient of order one, so that a gradient tolerance means the same for
+    every sample size -- the scaling scikit-learn's lbfgs uses, so ``tol``
+    means the same in both libraries.
+
+    Conventions
+    -----------
+    coef : ndarray of shape (n_params,), dtype of X
+        ``concat(W.ravel(), b)`` with W of shape (n_outputs, n_features) in C
+        order and b of shape (n_outputs,) (absent without intercept).
+        n_outputs is n_classes for the softmax datafit and 1 for the sigmoid.
+    The gradient and Hessian products have the same layout.
+
+    Parameters
+    ----------
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features), float32 or float64
+        Used as is: C- or F-ordered dense arrays are never copied.
+    y : ndarray of shape (n_samples,)
+        Class indices, 0 .. n_classes - 1 (0 or 1 for the sigmoid datafit).
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative, with a positive sum.
+    datafit : Datafit
+    C : ndarray of shape (n_outputs,)
+        Inverse L2 strength per output row; ``np.inf`` leaves it unpenalized.
+    label_smoothing : ndarray of shape (n_classes,)
+        Smoothing of the target of each true class.
+    logit_penalty : float
+    fit_intercept : bool
+    chunk_rows : int, default=None
+        Rows per chunk; by default about 8 MiB of logits.
+    n_threads : int, default=None
+        Threads of the kernels; by default as many as BLAS may use.
+    """
+
+    def __init__(
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        datafit,
+        C,
+        label_smoothing,
+        logit_penalty=0.0,
+        fit_intercept=True,
+        chunk_rows=None,
+        n_threads=None,
+    ):
+        self.X = X
+        self.datafit = datafit
+        self.fit_intercept = fit_intercept
+        self.dtype = X.dtype
+        self.n_samples, self.n_features = X.shape
+        self.n_outputs = len(C)
+        self.y = np.ascontiguousarray(y, dtype=np.intp)
+        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        self.total_weight = total_weight
+        self.weights = np.ascontiguousarray(sample_weight / total_weight, dtype=self.dtype)
+        with np.errstate(divide="ignore"):
+            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / np.asarray(C, float))
+        self._l2 = (self.l2_strength / total_weight).astype(self.dtype)
+        self.label_smoothing = np.ascontiguousarray(label_smoothing, dtype=np.float64)
+        self.logit_penalty = float(logit_penalty)
+        self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
+
+        n_coef = self.n_outputs * self.n_features
+        self.n_params = n_coef + (self.n_outputs if fit_intercept else 0)
+        if chunk_rows is None:
+            chunk_rows = _CHUNK_BYTES // (self.n_outputs * self.dtype.itemsize)
+        self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
+        self._chunks = [
+            (start, min(start + self.chunk_rows, self.n_samples))
+            for start in range(0, self.n_samples, self.chunk_rows)
+        ]
+        state_bytes = self.n_samples * self.n_outputs * self.dtype.itemsize
+        x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
+        self.stores_hessian_state = state_bytes <= max(_STATE_BYTES, x_bytes // 4)
+
+        self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
+        self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
+        self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
+        self._state = None  # per-sample Hessian state, allocated on first use
+        self._grad_buffer = None  # for chunked accumulation of R^T X
+
+    # ------------------------------------------------------------------ layout
+    def unpack(self, coef):
+        """Views ``(W, b)`` of a flat parameter vector; b is None without intercept."""
+        n_coef = self.n_outputs * self.n_features
+        W = coef[:n_coef].reshape(self.n_outputs, self.n_features)
+        b = coef[n_coef:] if self.fit_intercept else None
+        return W, b
+
+    def pack(self, W, b=None):
+        """Flat parameter vector from W of shape (n_outputs, n_features) and b."""
+        coef = np.zeros(self.n_params, dtype=self.dtype)
+        W_view, b_view = self.unpack(coef)
+        W_view[...] = W
+        if self.fit_intercept and b is not None:
+            b_view[...] = b
+        return coef
+
+    def zeros(self):
+        """The all-zero parameter vector."""
+        return np.zeros(self.n_params, dtype=self.dtype)
+
+    def canonical(self, coef):
+        """The equivalent parameters scikit-learn reports, as a new vector.
+
+        The softmax ignores a common shift of every logit, so the intercepts
+        are only defined up to a shift: return them with zero mean (where
+        scikit-learn's lbfgs, started at zero, ends). When no class is
+        penalized, the weights are defined up to a common vector too; centre
+        them likewise.
+        """
+        coef = coef.copy()
+        if self.datafit.shift_invariant:
+            W, b = self.unpack(coef)
+            if b is not None:
+                b -= b.mean()
+            if not np.any(self.l2_strength):
+                W -= W.mean(axis=0)
+        return coef
+
+    # --------------------------------------------------------------- products
+    def _logits_of(self, rows, W, out):
+        """out <- X[rows] @ W^T."""
+        X_rows = self.X[rows[0] : rows[1]]
+        if sparse.issparse(X_rows):
+            out[...] = X_rows @ W.T
+        else:
+            np.matmul(X_rows, W.T, out=out)
+
+    def _add_back_product(self, R, rows, out, first):
+        """out (+)= R^T @ X[rows], out of shape (n_outputs, n_features)."""
+        X_rows = self.X[rows[0] : rows[1]]
+        if sparse.issparse(X_rows):
+            product = (X_rows.T @ R).T
+            if first:
+                out[...] = product
+            else:
+                out += product
+        elif first:
+            np.matmul(R.T, X_rows, out=out)
+        else:
+            if self._grad_buffer is None:
+                self._grad_buffer = np.empty_like(out)
+            np.matmul(R.T, X_rows, out=self._grad_buffer)
+            out += self._grad_buffer
+
+    def _on_thread_blocks(self, n_rows, task):
+        """Run ``task(a, b, intercept_part)`` on thread blocks of a chunk's rows.
+
+        `a`, `b` are row bounds within the chunk; `intercept_part` is a float64
+        row of shape (n_outputs,) owned by the block, for the kernel to add its
+        column sums to. Returns the tasks' results and the summed parts.
+        """
+        n_threads = min(self.n_threads, max(1, n_rows * self.n_outputs // _MIN_LOGITS_PER_THREAD))
+        blocks = split_rows(0, n_rows, n_threads)
+        parts = np.zeros((len(blocks), self.n_outputs), dtype=np.float64)
+        results = run_blocks(lambda j, a, b: task(a, b, parts[j]), blocks)
+        return results, parts.sum(axis=0)
+
+    # -------------------------------------------------------------- objective
+    def _evaluate(self, coef, keep_state):
+        # Non-finite parameters (a line search overshooting) give a non-finite
+        # loss, which solvers reject: NumPy's warnings would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._evaluate_finite_or_not(coef, keep_state)
+
+    def _evaluate_finite_or_not(self, coef, keep_state):
+        W, b = self.unpack(coef)
+        intercept = self._zero_intercept if b is None else b
+        grad = np.empty_like(coef)
+        grad_W, grad_b = self.unpack(grad)
+        keep_state = keep_state and self.stores_hessian_state
+        if keep_state and self._state is None:
+            self._state = np.empty((self.n_samples, self.n_outputs), dtype=self.dtype)
+        intercept_grad = np.zeros(self.n_outputs, dtype=np.float64)
+        loss = 0.0
+        for i, (start, stop) in enumerate(self._chunks):
+            z = self._logits[: stop - start]
+            self._logits_of((start, stop), W, z)
+            state = self._state[start:stop] if keep_state else self._no_state
+            chunk_loss, intercept_part = self._loss_gradient_of_chunk(
+                z, (start, stop), intercept, state
+            )
+            loss += chunk_loss
+            intercept_grad += intercept_part
+            self._add_back_product(z, (start, stop), grad_W, first=i == 0)
+        squared_norms = np.einsum("kj,kj->k", W, W, dtype=np.float64)
+        loss += 0.5 * float(self._l2.astype(np.float64) @ squared_norms)
+        grad_W += self._l2[:, None] * W
+        if grad_b is not None:
+            grad_b[...] = intercept_grad
+        return loss, grad
+
+    def _loss_gradient_of_chunk(self, z, rows, intercept, state):
+        """Datafit kernel on one chunk of logits, in place: (loss, intercept part)."""
+        start, stop = rows
+        y, weights = self.y[start:stop], self.weights[start:stop]
+
+        def task(a, b, intercept_part):
+            return self.datafit.loss_gradient(
+                z[a:b],
+                intercept,
+                y[a:b],
+                weights[a:b],
+                self.label_smoothing,
+                self.logit_penalty,
+                state[a:b] if state.shape[0] else state,
+                intercept_part,
+            )
+
+        losses, intercept_part = self._on_thread_blocks(stop - start, task)
+        return sum(losses), intercept_part
+
+    def loss(self, coef):
+        """Objective value at `coef` (a float)."""
+        return self._evaluate(coef, keep_state=False)[0]
+
+    def loss_gradient(self, coef):
+        """Objective value and gradient at `coef`.
+
+        Returns
+        -------
+        loss : float
+        gradient : ndarray of shape (n_params,)
+        """
+        return self._evaluate(coef, keep_state=False)
+
+    def loss_gradient_hessp(self, coef):
+        """Objective value, gradient and Hessian-product function at `coef`.
+
+        Returns
+        -------
+        loss : float
+        gradient : ndarray of shape (n_params,)
+        hessp : callable
+            ``hessp(v)`` returns the Hessian at `coef` times v. It is valid
+            until the next call of this method on the same objective.
+        """
+        loss, grad = self._evaluate(coef, keep_state=True)
+        W, b = self.unpack(coef)
+        W_at = None if self.stores_hessian_state else W.copy()
+        intercept_at = (self._zero_intercept if b is None else b).copy()
+        return loss, grad, lambda v: self._hessp(v, W_at, intercept_at)
+
+    def _hessian_state_of_chunk(self, rows, W_at, intercept_at, logits_at, state):
+        """Recompute the per-sample Hessian state of one chunk into `state`."""
+        start, stop = rows
+        self._logits_of(rows, W_at, logits_at)
+        weights = self.weights[start:stop]
+
+        def task(a, b, _):
+            self.datafit.hessian_state(
+                logits_at[a:b], intercept_at, weights[a:b], self.logit_penalty, state[a:b]
+            )
+
+        self._on_thread_blocks(stop - start, task)
+
+    def _hessp_of_chunk(self, v_logits, rows, v_intercept, state):
+        """Hessian kernel on one chunk of direction logits, in place: intercept part."""
+        start, stop = rows
+        weights = self.weights[start:stop]
+
+        def task(a, b, intercept_part):
+            self.datafit.hessp(
+                v_logits[a:b],
+                v_intercept,
+                state[a:b],
+                weights[a:b],
+                self.logit_penalty,
+                intercept_part,
+            )
+
+        return self._on_thread_blocks(stop - start, task)[1]
+
+    def _hessp(self, v, W_at, intercept_at):
+        V, v_b = self.unpack(v)
+        v_intercept = self._zero_intercept if v_b is None else v_b
+        out = np.empty_like(v)
+        out_W, out_b = self.unpack(out)
+        intercept_hessp = np.zeros(self.n_outputs, dtype=np.float64)
+        if not self.stores_hessian_state:
+            logits_at = np.empty_like(self._logits)
+            state_chunk = np.empty_like(self._logits)
+        for i, (start, stop) in enumerate(self._chunks):
+            z = self._logits[: stop - start]
+            self._logits_of((start, stop), V, z)
+            if self.stores_hessian_state:
+                state = self._state[start:stop]
+            else:
+                state = state_chunk[: stop - start]
+                self._hessian_state_of_chunk(
+                    (start, stop), W_at, intercept_at, logits_at[: stop - start], state
+                )
+            intercept_part = self._hessp_of_chunk(z, (start, stop), v_intercept, state)
+            intercept_hessp += intercept_part
+            self._add_back_product(z, (start, stop), out_W, first=i == 0)
+        out_W += self._l2[:, None] * V
+        if out_b is not None:
+            out_b[...] = intercept_hessp
+        return out

@@ -1,0 +1,46 @@
+"""The one result type every solver returns, whatever the backend."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["OptimizeResult"]
+
+
+@dataclass
+class OptimizeResult:
+    """Outcome of a solver run (shaped after scipy's ``OptimizeResult``).
+
+    Attributes
+    ----------
+    x : array
+        The solution, in the objective's array type (NumPy or torch).
+    fun : float
+        Objective value at `x`.
+    grad_max : float
+        Largest absolute entry of the gradient at `x`.
+    nit : int
+        Iterations (outer iterations for Newton-CG, fallback included).
+    nfev : int
+        Evaluations of loss and gradient.
+    nhessp : int
+        Hessian-vector products.
+    success : bool
+        Whether ``grad_max <= tol`` was reached.
+    message : str
+        Why the solver stopped.
+    fell_back : bool
+        Whether Newton-CG handed over to L-BFGS.
+    history : list of tuple
+        ``(iteration, fun, grad_max)`` after each iteration.
+    """
+
+    x: Any
+    fun: float
+    grad_max: float
+    nit: int = 0
+    nfev: int = 0
+    nhessp: int = 0
+    success: bool = False
+    message: str = ""
+    fell_back: bool = False
+    history: list = field(default_factory=list, repr=False)

@@ -1,0 +1,5 @@
+"""Estimators: class-wise regularized logistic regression."""
+
+from ._logistic import ClassWiseRegularizedLogisticRegression
+
+__all__ = ["ClassWiseRegularizedLogisticRegression"]

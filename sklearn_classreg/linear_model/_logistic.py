@@ -1,0 +1,325 @@
+"""ClassWiseRegularizedLogisticRegression: validate, wire objective and solver, store."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._objective._datafit import datafit_for
+from .._objective._logistic import LogisticObjective
+from .._objective._penalty import binary_C, check_C, check_label_smoothing
+from .._solvers import SOLVERS
+
+__all__ = ["ClassWiseRegularizedLogisticRegression"]
+
+
+class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimator):
+    r"""Multinomial logistic regression with one L2 strength per class.
+
+    Minimises, over weights W (one row w_k per class) and intercepts b::
+
+        sum_i s_i * CE(t_i, softmax(W x_i + b)) + sum_k ||w_k||^2 / (2 C_k)
+            [ + logit_penalty / 2 * sum_i s_i * ||z_i - mean_k z_ik||^2 ]
+
+    with s_i the sample weights (times `class_weight`), t_i the one-hot target
+    (smoothed by `label_smoothing`) and z_i = W x_i + b. The intercepts are
+    never penalized. With the same C for every class the model equals
+    :class:`sklearn.linear_model.LogisticRegression` with that C.
+
+    Read more in the :ref:`User Guide <objective>`.
+
+    Parameters
+    ----------
+    C : float, array-like of shape (n_classes,) or dict, default=1.0
+        Inverse L2 regularization strength, per class: a float for all
+        classes, an array in ``classes_`` order, or a dict {class label: C}
+        with every class. ``np.inf`` leaves a class unpenalized; on separable
+        data its weights then grow until `max_iter` (with a
+        ConvergenceWarning), but stay finite.
+
+        Two classes: like scikit-learn, the model has one weight vector v (the
+        decision function of the second class), and per-class penalties on
+        w_0 and w_1 would act on v only through C_0 + C_1. The model is fitted
+        with C = (C_0 + C_1) / 2, so equal C reproduces ``LogisticRegression``;
+        different values have no class-specific effect and raise a warning.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalized) intercept per class.
+    class_weight : dict or "balanced", default=None
+        Weights multiplied into the sample weights, as in scikit-learn.
+    label_smoothing : float, array-like of shape (n_classes,) or dict, default=0.0
+        Smoothing e in [0, 1): the target of a sample of class y is
+        (1 - e) * onehot(y) + e / n_classes. Per class (indexed by the true
+        class) as for `C`.
+    logit_penalty : float, default=0.0
+        Strength beta >= 0 of the penalty beta/2 * s_i * ||z_i - mean_k z_ik||^2
+        on each sample's centred logits (convex; blind to the common shift the
+        softmax ignores).
+    solver : {"lbfgs", "newton-cg"}, default="lbfgs"
+        "lbfgs": limited-memory BFGS, one loss-and-gradient evaluation per
+        iteration, the fastest in most cases. "newton-cg": truncated Newton
+        with Hessian-vector products, for tight tolerances or ill-conditioned
+        problems; falls back to lbfgs if a Newton step fails.
+    tol : float, default=1e-4
+        Stop when the largest absolute entry of the gradient of the objective
+        divided by the total sample weight is at most tol (scikit-learn's
+        lbfgs criterion).
+    max_iter : int, default=100
+        Maximum number of solver iterations.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting on the same classes
+        and features.
+    verbose : int, default=0
+        Print the solver's progress when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights, in the dtype of X (float32 stays float32). One row for two
+        classes (the second class's decision function), as in scikit-learn.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``). For three or more
+        classes they sum to zero (the softmax ignores a common shift).
+    C_ : ndarray of shape (n_classes,)
+        The C actually used for each class, in ``classes_`` order (for two
+        classes, both entries are (C_0 + C_1) / 2).
+    n_iter_ : ndarray of shape (1,)
+        Number of solver iterations.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string feature names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : One C for all classes.
+
+    Notes
+    -----
+    Internally the objective is divided by the total sample weight, which does
+    not change the solution; `tol` refers to that scale. float32 data is solved
+    in float32 without a float64 copy of X; memory beyond X is a chunk of
+    logits and a few parameter-sized vectors.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_classreg import ClassWiseRegularizedLogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = ClassWiseRegularizedLogisticRegression(C={0: 0.1, 1: 1.0, 2: 10.0}, max_iter=1000)
+    >>> clf = clf.fit(X, y)
+    >>> clf.C_
+    array([ 0.1,  1. , 10. ])
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> round(clf.score(X, y), 3)
+    0.987
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right"), "array-like", dict],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left"), "array-like", dict],
+        "logit_penalty": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(SOLVERS))],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        fit_intercept=True,
+        class_weight=None,
+        label_smoothing=0.0,
+        logit_penalty=0.0,
+        solver="lbfgs",
+        tol=1e-4,
+        max_iter=100,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.logit_penalty = logit_penalty
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 and float64 are kept; other dtypes become
+            float64. Sparse input is converted to CSR.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (multiplied by `class_weight`).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        previous = self._warm_start_coef()
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
+        if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
+            X = np.ascontiguousarray(X)  # one copy, rather than one per product
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y contains only one class ({classes.tolist()[0]!r}): a classifier "
+                "needs samples of at least 2 classes."
+            )
+        C = check_C(self.C, classes)
+        label_smoothing = check_label_smoothing(self.label_smoothing, classes)
+        sample_weight = self._total_sample_weight(X, y, y_index, classes, sample_weight)
+
+        datafit = datafit_for(len(classes))
+        if len(classes) == 2:
+            if C[0] != C[1]:
+                warnings.warn(
+                    f"C has different values for the two classes {classes.tolist()}: "
+                    "with two classes, per-class penalties act only through their sum, "
+                    "so they have no class-specific effect. Fitting one weight vector "
+                    f"with C = (C_0 + C_1) / 2 = {binary_C(C):g}.",
+                    UserWarning,
+                )
+            C = np.full(2, binary_C(C))
+            C_outputs = C[:1]
+        else:
+            C_outputs = C
+        objective = LogisticObjective(
+            X,
+            y_index,
+            sample_weight,
+            datafit=datafit,
+            C=C_outputs,
+            label_smoothing=label_smoothing,
+            logit_penalty=self.logit_penalty,
+            fit_intercept=self.fit_intercept,
+        )
+        x0 = objective.zeros()
+        if previous is not None and np.array_equal(previous[0], classes):
+            coef, intercept = previous[1:]
+            if coef.shape == (objective.n_outputs, objective.n_features):
+                x0 = objective.pack(coef, intercept)
+
+        solver = SOLVERS[self.solver](tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
+        result = solver.solve(objective, x0)
+        if result.fell_back and result.success:
+            warnings.warn(
+                f"{result.message}. The result is converged; lbfgs may be the "
+                "faster solver for this problem.",
+                ConvergenceWarning,
+            )
+        elif not result.success:
+            warnings.warn(
+                f"The {self.solver} solver did not converge: {result.message}. "
+                "Increase max_iter, scale the features (e.g. StandardScaler), or "
+                "loosen tol.",
+                ConvergenceWarning,
+            )
+        coef, intercept = objective.unpack(objective.canonical(result.x))
+        self.classes_ = classes
+        self.C_ = C
+        self.coef_ = coef.copy()
+        self.intercept_ = (
+            intercept.copy()
+            if intercept is not None
+            else np.zeros(objective.n_outputs, dtype=X.dtype)
+        )
+        self.n_iter_ = np.array([result.nit], dtype=np.int32)
+        return self
+
+    def _warm_start_coef(self):
+        """(classes_, coef_, intercept_) of the previous fit, if warm starting."""
+        if self.warm_start and hasattr(self, "coef_"):
+            return self.classes_, self.coef_, self.intercept_
+        return None
+
+    def _total_sample_weight(self, X, y, y_index, classes, sample_weight):
+        """sample_weight times class_weight, as a new array in X's dtype."""
+        sample_weight = _check_sample_weight(
+            sample_weight,
+            X,
+            dtype=X.dtype,
+            ensure_non_negative=True,
+            copy=True,
+            allow_all_zero_weights=True,  # our check below also covers class_weight
+        )
+        if self.class_weight is not None:
+            class_weight = compute_class_weight(
+                self.class_weight, classes=classes, y=y, sample_weight=sample_weight
+            )
+            sample_weight *= class_weight[y_index].astype(X.dtype)
+        if not np.sum(sample_weight, dtype=np.float64) > 0:
+            raise ValueError(
+                "sample_weight (times class_weight) sums to zero: at least one sample "
+                "needs a positive weight."
+            )
+        return sample_weight
+
+    def predict_proba(self, X):
+        """Probability of each class (softmax; sigmoid for two classes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = expit(scores)
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of `predict_proba`, computed without underflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)

@@ -1,0 +1,237 @@
+"""LogisticObjective: value, gradient and Hessian products, and their invariances."""
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.special import logsumexp
+
+from sklearn_classreg._objective._datafit import BINOMIAL, MULTINOMIAL
+from sklearn_classreg._objective._logistic import LogisticObjective
+
+
+def make_objective(
+    n_classes=4,
+    n_samples=120,
+    n_features=5,
+    *,
+    dtype=np.float64,
+    fit_intercept=True,
+    logit_penalty=0.3,
+    seed=0,
+    X=None,
+    **kwargs,
+):
+    rng = np.random.default_rng(seed)
+    X_drawn = rng.standard_normal((n_samples, n_features)).astype(dtype)
+    X = X_drawn if X is None else X  # same labels and weights either way
+    y = rng.integers(0, n_classes, X.shape[0])
+    sample_weight = rng.uniform(0.2, 2.0, X.shape[0])
+    datafit = BINOMIAL if n_classes == 2 else MULTINOMIAL
+    n_outputs = datafit.n_outputs(n_classes)
+    C = rng.uniform(0.2, 3.0, n_outputs)
+    C[-1] = np.inf if n_outputs > 1 else C[-1]
+    smoothing = rng.uniform(0.0, 0.3, n_classes)
+    objective = LogisticObjective(
+        X,
+        y,
+        sample_weight,
+        datafit=datafit,
+        C=C,
+        label_smoothing=smoothing,
+        logit_penalty=logit_penalty,
+        fit_intercept=fit_intercept,
+        **kwargs,
+    )
+    return objective, (X, y, sample_weight, C, smoothing)
+
+
+def reference_loss(objective, coef, data):
+    """The objective written out with NumPy/SciPy, in float64."""
+    X, y, sample_weight, C, smoothing = data
+    X = X.toarray() if sparse.issparse(X) else X
+    W, b = objective.unpack(np.asarray(coef, dtype=np.float64))
+    z = X.astype(np.float64) @ W.T + (0.0 if b is None else b)
+    beta = objective.logit_penalty
+    if objective.datafit is BINOMIAL:
+        u = z[:, 0]
+        t = (1 - smoothing[y]) * y + smoothing[y] / 2
+        per_sample = np.logaddexp(0, u) - t * u + beta / 4 * u**2
+    else:
+        K = z.shape[1]
+        target = np.eye(K)[y] * (1 - smoothing[y])[:, None] + (smoothing[y] / K)[:, None]
+        centred = z - z.mean(axis=1, keepdims=True)
+        per_sample = logsumexp(z, axis=1) - (target * z).sum(axis=1)
+        per_sample += beta / 2 * (centred**2).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        l2 = np.where(np.isinf(C), 0.0, 1.0 / C)
+    penalty = 0.5 * np.sum(l2 * (W**2).sum(axis=1))
+    return (np.sum(sample_weight * per_sample) + penalty) / np.sum(sample_weight)
+
+
+CASES = [
+    pytest.param(dict(n_classes=4), id="multinomial"),
+    pytest.param(dict(n_classes=2), id="binomial"),
+    pytest.param(dict(n_classes=4, fit_intercept=False), id="multinomial-no-intercept"),
+    pytest.param(dict(n_classes=2, fit_intercept=False), id="binomial-no-intercept"),
+    pytest.param(dict(n_classes=5, logit_penalty=0.0, chunk_rows=17), id="multinomial-chunks"),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_loss_matches_the_objective_written_out(case):
+    objective, data = make_objective(**case)
+    coef = np.random.default_rng(1).standard_normal(objective.n_params)
+    np.testing.assert_allclose(
+        objective.loss(coef), reference_loss(objective, coef, data), rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradient_matches_five_point_finite_differences(case):
+    objective, _ = make_objective(**case)
+    rng = np.random.default_rng(2)
+    coef = rng.standard_normal(objective.n_params)
+    _, gradient = objective.loss_gradient(coef)
+    h = 1e-3
+    for _ in range(5):
+        direction = rng.standard_normal(objective.n_params)
+
+        def f(t, direction=direction):
+            return objective.loss(coef + t * direction)
+
+        derivative = (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h)
+        np.testing.assert_allclose(gradient @ direction, derivative, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("stores_state", [True, False])
+def test_hessp_matches_gradient_differences(case, stores_state):
+    objective, _ = make_objective(**case)
+    objective.stores_hessian_state = stores_state
+    rng = np.random.default_rng(3)
+    coef = rng.standard_normal(objective.n_params)
+    loss, gradient, hessp = objective.loss_gradient_hessp(coef)
+    np.testing.assert_allclose(
+        (loss, *gradient), (objective.loss(coef), *objective.loss_gradient(coef)[1])
+    )
+    h = 1e-4
+    for _ in range(3):
+        v = rng.standard_normal(objective.n_params)
+        g_plus = objective.loss_gradient(coef + h * v)[1]
+        g_minus = objective.loss_gradient(coef - h * v)[1]
+        np.testing.assert_allclose(hessp(v), (g_plus - g_minus) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hessian_is_symmetric_and_positive_semidefinite(case):
+    objective, _ = make_objective(**case)
+    rng = np.random.default_rng(4)
+    _, _, hessp = objective.loss_gradient_hessp(rng.standard_normal(objective.n_params))
+    u, v = rng.standard_normal((2, objective.n_params))
+    np.testing.assert_allclose(u @ hessp(v), v @ hessp(u), rtol=1e-12)
+    assert u @ hessp(u) >= 0
+
+
+def test_hessp_stays_valid_after_plain_evaluations():
+    objective, _ = make_objective(n_classes=4)
+    rng = np.random.default_rng(5)
+    coef, other = rng.standard_normal((2, objective.n_params))
+    v = rng.standard_normal(objective.n_params)
+    _, _, hessp = objective.loss_gradient_hessp(coef)
+    before = hessp(v)
+    objective.loss_gradient(other)  # must not touch the stored state
+    np.testing.assert_array_equal(hessp(v), before)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_chunks_threads_and_layouts_agree(n_classes):
+    objective, data = make_objective(n_classes, n_samples=300, seed=6)
+    X = data[0]
+    coef = np.random.default_rng(7).standard_normal(objective.n_params)
+    expected_loss, expected_gradient = objective.loss_gradient(coef)
+    variants = {
+        "chunks": dict(chunk_rows=7),
+        "one thread": dict(n_threads=1),
+        "three threads": dict(n_threads=3),
+        "F order": dict(X=np.asfortranarray(X)),
+        "CSR": dict(X=sparse.csr_matrix(X)),
+        "CSR chunks": dict(X=sparse.csr_matrix(X), chunk_rows=11),
+    }
+    for name, kwargs in variants.items():
+        variant, _ = make_objective(n_classes, n_samples=300, seed=6, **kwargs)
+        loss, gradient = variant.loss_gradient(coef)
+        np.testing.assert_allclose(loss, expected_loss, rtol=1e-13, err_msg=name)
+        np.testing.assert_allclose(
+            gradient, expected_gradient, rtol=1e-12, atol=1e-14, err_msg=name
+        )
+
+
+def test_results_are_bitwise_reproducible():
+    objective, _ = make_objective(n_classes=6, n_samples=5000, n_features=20, chunk_rows=999)
+    coef = np.random.default_rng(8).standard_normal(objective.n_params)
+    first = objective.loss_gradient(coef)
+    for _ in range(3):
+        again = objective.loss_gradient(coef)
+        assert again[0] == first[0]
+        np.testing.assert_array_equal(again[1], first[1])
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_float32_is_computed_in_float32_and_close_to_float64(n_classes):
+    objective64, data = make_objective(n_classes, n_samples=200)
+    objective32, _ = make_objective(n_classes, n_samples=200, X=data[0].astype(np.float32))
+    coef = np.random.default_rng(9).standard_normal(objective64.n_params)
+    loss32, gradient32 = objective32.loss_gradient(coef.astype(np.float32))
+    loss64, gradient64 = objective64.loss_gradient(coef)
+    assert gradient32.dtype == np.float32
+    assert isinstance(loss32, float)
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-6)
+    np.testing.assert_allclose(gradient32, gradient64, rtol=1e-4, atol=1e-6)
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((50, 3))
+    y = rng.integers(0, 3, 50)
+    w = rng.uniform(0.5, 1.0, 50)
+    C, smoothing = np.array([1.0, 2.0, np.inf]), np.array([0.1, 0.0, 0.2])
+    copies = [a.copy() for a in (X, y, w, C, smoothing)]
+    objective = LogisticObjective(
+        X, y, w, datafit=MULTINOMIAL, C=C, label_smoothing=smoothing, logit_penalty=0.1
+    )
+    coef = rng.standard_normal(objective.n_params)
+    coef_copy = coef.copy()
+    _, _, hessp = objective.loss_gradient_hessp(coef)
+    v = rng.standard_normal(objective.n_params)
+    v_copy = v.copy()
+    hessp(v)
+    for before, after in zip(
+        copies + [coef_copy, v_copy], (X, y, w, C, smoothing, coef, v), strict=True
+    ):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_canonical_centres_intercepts_without_changing_the_loss():
+    objective, _ = make_objective(n_classes=4)
+    coef = np.random.default_rng(11).standard_normal(objective.n_params)
+    canonical = objective.canonical(coef)
+    assert abs(objective.unpack(canonical)[1].sum()) < 1e-12
+    np.testing.assert_allclose(objective.loss(canonical), objective.loss(coef), rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_loss_is_not_finite_for_non_finite_parameters(n_classes, bad):
+    """Never a finite loss at a non-finite point: the line search relies on it."""
+    objective, _ = make_objective(n_classes=n_classes)
+    coef = np.zeros(objective.n_params)
+    coef[0] = bad
+    assert not np.isfinite(objective.loss(coef))
+
+
+def test_huge_logits_give_finite_loss_and_gradient():
+    objective, data = make_objective(n_classes=4, logit_penalty=0.0)
+    coef = np.random.default_rng(12).standard_normal(objective.n_params) * 3e3
+    loss, gradient = objective.loss_gradient(coef)
+    assert np.isfinite(loss) and np.all(np.isfinite(gradient))
+    np.testing.assert_allclose(loss, reference_loss(objective, coef, data), rtol=1e-10)
