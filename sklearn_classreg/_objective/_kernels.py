@@ -229,9 +229,7 @@ def exp_row_array(x, out):
 
 
 @njit(**JIT)
-def multinomial_loss_gradient(
-    z, intercept, y, weights, smoothing, logit_penalty, proba_out, intercept_grad
-):
+def multinomial_loss_gradient(z, intercept, y, weights, smoothing, logit_penalty, proba_out, sums):
     """Loss of a block of rows; overwrite the logits with the loss gradient.
 
     For row i with logits z_i = x_i W^T + b, target t_i = (1 - e) onehot(y_i) + e/K
@@ -251,8 +249,10 @@ def multinomial_loss_gradient(
     logit_penalty : float
     proba_out : ndarray of shape (n_rows, K) or (0, K)
         Receives softmax(z_i) when it has rows (kept for Hessian products).
-    intercept_grad : float64 ndarray of shape (K,)
-        The column sums of the gradient are *added* to it.
+    sums : float64 ndarray of shape (2, K), added to
+        Row 0 receives the column sums of the gradient (the intercept's
+        gradient); row 1 the class curvatures sum_i s_i p_ik (1 - p_ik), the
+        diagonal of the per-sample Hessians (for preconditioning).
 
     Returns
     -------
@@ -303,10 +303,11 @@ def multinomial_loss_gradient(
             proba[k] = p
             residual = w * (p - off_target + beta * (zi[k] - zmean))
             zi[k] = residual
-            intercept_grad[k] += residual
+            sums[0, k] += residual
+            sums[1, k] += w * p * (dtype(1.0) - p)
         on_target = w * dtype(1.0 - eps)
         zi[yi] -= on_target
-        intercept_grad[yi] -= on_target
+        sums[0, yi] -= on_target
         if keep_proba:
             for k in range(n_classes):
                 proba_out[i, k] = proba[k]
@@ -374,7 +375,7 @@ def multinomial_hessp(v, v_intercept, proba, weights, logit_penalty, intercept_h
 
 @njit(**EXACT_JIT)
 def binomial_loss_gradient(
-    z, intercept, y, weights, smoothing, logit_penalty, curvature_out, intercept_grad
+    z, intercept, y, weights, smoothing, logit_penalty, curvature_out, sums
 ):
     """Loss of a block of rows of the sigmoid model; overwrite z with the gradient.
 
@@ -397,7 +398,9 @@ def binomial_loss_gradient(
     logit_penalty : float
     curvature_out : ndarray of shape (n_rows, 1) or (0, 1)
         Receives s_i * (sigmoid'(u_i) + logit_penalty / 2) when it has rows.
-    intercept_grad : float64 ndarray of shape (1,), added to.
+    sums : float64 ndarray of shape (2, 1), added to
+        Row 0: sum of the gradient (the intercept's); row 1: sum of
+        s_i * sigmoid'(u_i), the curvature (for preconditioning).
 
     Returns
     -------
@@ -409,6 +412,7 @@ def binomial_loss_gradient(
     half_beta = dtype(0.5 * logit_penalty)
     total = 0.0
     grad_sum = 0.0
+    curvature_sum = 0.0
     for i in range(n_rows):
         u = z[i, 0] + intercept[0]
         if not is_finite(u):  # reject this point
@@ -426,9 +430,12 @@ def binomial_loss_gradient(
         grad = w * (proba - target + half_beta * u)
         z[i, 0] = grad
         grad_sum += grad
+        curvature = w * proba * (dtype(1.0) - proba)
+        curvature_sum += curvature
         if keep_curvature:
-            curvature_out[i, 0] = w * (proba * (dtype(1.0) - proba) + half_beta)
-    intercept_grad[0] += grad_sum
+            curvature_out[i, 0] = curvature + w * half_beta
+    sums[0, 0] += grad_sum
+    sums[1, 0] += curvature_sum
     return total
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import sparse
 
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
+from ._preconditioner import FeatureCovariancePreconditioner
 
 __all__ = ["LogisticObjective"]
 
@@ -87,14 +88,12 @@ class LogisticObjective:
         self.fit_intercept = fit_intercept
         self.dtype = X.dtype
         self.n_samples, self.n_features = X.shape
-        self.n_outputs = len(C)
+        self.n_outputs = datafit.n_outputs(len(label_smoothing))
         self.y = np.ascontiguousarray(y, dtype=np.intp)
         total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.total_weight = total_weight
         self.weights = np.ascontiguousarray(sample_weight / total_weight, dtype=self.dtype)
-        with np.errstate(divide="ignore"):
-            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / np.asarray(C, float))
-        self._l2 = (self.l2_strength / total_weight).astype(self.dtype)
+        self.set_C(C)
         self.label_smoothing = np.ascontiguousarray(label_smoothing, dtype=np.float64)
         self.logit_penalty = float(logit_penalty)
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
@@ -116,7 +115,62 @@ class LogisticObjective:
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
         self._state = None  # per-sample Hessian state, allocated on first use
+        self._preconditioner = None  # built on first use of `precondition`
+        # Mean curvature per output at the last evaluated point; before any
+        # evaluation, that of the uniform prediction.
+        n_classes = len(label_smoothing)
+        self.class_curvature = np.full(self.n_outputs, (1.0 / n_classes) * (1 - 1.0 / n_classes))
         self._grad_buffer = None  # for chunked accumulation of R^T X
+
+    def set_C(self, C):
+        """Change the per-output inverse L2 strengths (for warm-started paths).
+
+        Parameters
+        ----------
+        C : array-like of shape (n_outputs,)
+            Positive; ``np.inf`` for no penalty.
+        """
+        C = np.asarray(C, dtype=np.float64)
+        if C.shape != (self.n_outputs,):
+            raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
+        with np.errstate(divide="ignore"):
+            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / C)
+        self._l2 = (self.l2_strength / self.total_weight).astype(self.dtype)
+
+    def precondition(self, v):
+        """Approximate inverse Hessian times v, at the last evaluated point.
+
+        See `_preconditioner.py`. The factor built from the features is
+        computed on the first call and kept (also across `set_C`).
+
+        Parameters
+        ----------
+        v : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+        """
+        if self._preconditioner is None:
+            self._preconditioner = FeatureCovariancePreconditioner(
+                self.X, self.weights, self.fit_intercept, self.dtype
+            )
+        V, v_b = self.unpack(v)
+        blocks = V if v_b is None else np.hstack([V, v_b[:, None]])
+        result = self._preconditioner.apply(blocks, self.class_curvature, self._l2.astype(float))
+        out = np.empty_like(v)
+        out_W, out_b = self.unpack(out)
+        out_W[...] = result[:, : self.n_features]
+        if out_b is not None:
+            out_b[...] = result[:, -1]
+        return out
+
+    def penalty_diagonal(self):
+        """Diagonal of the penalty's Hessian, per parameter (zeros for intercepts)."""
+        diagonal = np.zeros(self.n_params, dtype=self.dtype)
+        W, _ = self.unpack(diagonal)
+        W[...] = self._l2[:, None]
+        return diagonal
 
     # ------------------------------------------------------------------ layout
     def unpack(self, coef):
@@ -183,16 +237,19 @@ class LogisticObjective:
             np.matmul(R.T, X_rows, out=self._grad_buffer)
             out += self._grad_buffer
 
-    def _on_thread_blocks(self, n_rows, task):
-        """Run ``task(a, b, intercept_part)`` on thread blocks of a chunk's rows.
+    def _on_thread_blocks(self, n_rows, task, n_sums=1):
+        """Run ``task(a, b, sums)`` on thread blocks of a chunk's rows.
 
-        `a`, `b` are row bounds within the chunk; `intercept_part` is a float64
-        row of shape (n_outputs,) owned by the block, for the kernel to add its
-        column sums to. Returns the tasks' results and the summed parts.
+        `a`, `b` are row bounds within the chunk; `sums` is a float64 array of
+        shape (n_sums, n_outputs) (squeezed when n_sums is 1) owned by the
+        block, for the kernel to add its column sums to. Returns the tasks'
+        results and the sums added over blocks, in block order.
         """
         n_threads = min(self.n_threads, max(1, n_rows * self.n_outputs // _MIN_LOGITS_PER_THREAD))
         blocks = split_rows(0, n_rows, n_threads)
-        parts = np.zeros((len(blocks), self.n_outputs), dtype=np.float64)
+        parts = np.zeros((len(blocks), n_sums, self.n_outputs), dtype=np.float64)
+        if n_sums == 1:
+            parts = parts[:, 0]
         results = run_blocks(lambda j, a, b: task(a, b, parts[j]), blocks)
         return results, parts.sum(axis=0)
 
@@ -211,18 +268,22 @@ class LogisticObjective:
         keep_state = keep_state and self.stores_hessian_state
         if keep_state and self._state is None:
             self._state = np.empty((self.n_samples, self.n_outputs), dtype=self.dtype)
-        intercept_grad = np.zeros(self.n_outputs, dtype=np.float64)
+        sums = np.zeros((2, self.n_outputs), dtype=np.float64)
         loss = 0.0
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits[: stop - start]
             self._logits_of((start, stop), W, z)
             state = self._state[start:stop] if keep_state else self._no_state
-            chunk_loss, intercept_part = self._loss_gradient_of_chunk(
+            chunk_loss, chunk_sums = self._loss_gradient_of_chunk(
                 z, (start, stop), intercept, state
             )
             loss += chunk_loss
-            intercept_grad += intercept_part
+            sums += chunk_sums
             self._add_back_product(z, (start, stop), grad_W, first=i == 0)
+        intercept_grad, curvature = sums
+        # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
+        n_classes = len(self.label_smoothing)
+        self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
         squared_norms = np.einsum("kj,kj->k", W, W, dtype=np.float64)
         loss += 0.5 * float(self._l2.astype(np.float64) @ squared_norms)
         grad_W += self._l2[:, None] * W
@@ -231,11 +292,11 @@ class LogisticObjective:
         return loss, grad
 
     def _loss_gradient_of_chunk(self, z, rows, intercept, state):
-        """Datafit kernel on one chunk of logits, in place: (loss, intercept part)."""
+        """Datafit kernel on one chunk of logits, in place: (loss, column sums (2, K))."""
         start, stop = rows
         y, weights = self.y[start:stop], self.weights[start:stop]
 
-        def task(a, b, intercept_part):
+        def task(a, b, sums):
             return self.datafit.loss_gradient(
                 z[a:b],
                 intercept,
@@ -244,11 +305,11 @@ class LogisticObjective:
                 self.label_smoothing,
                 self.logit_penalty,
                 state[a:b] if state.shape[0] else state,
-                intercept_part,
+                sums,
             )
 
-        losses, intercept_part = self._on_thread_blocks(stop - start, task)
-        return sum(losses), intercept_part
+        losses, sums = self._on_thread_blocks(stop - start, task, n_sums=2)
+        return sum(losses), sums
 
     def loss(self, coef):
         """Objective value at `coef` (a float)."""

@@ -14,11 +14,70 @@ from collections import deque
 from ._base import LineSearchSolver, machine_epsilon
 from ._vector import dot, norm
 
-__all__ = ["LBFGS"]
+__all__ = ["LBFGS", "inverse_hessian_product", "shift_curvature_pairs"]
+
+
+def inverse_hessian_product(pairs, v, initial=None):
+    """L-BFGS approximation of H^{-1} v from correction pairs (two-loop recursion).
+
+    Parameters
+    ----------
+    pairs : sequence of (s, y, rho)
+        Correction pairs, oldest first, with rho = 1 / (s . y) > 0.
+    v : array
+    initial : callable, default=None
+        An approximate inverse Hessian M^{-1} (a preconditioner) used as the
+        initial matrix, scaled by tau = s.y / y.M^{-1}y of the newest pair.
+        By default the identity scaled by gamma = s.y / y.y.
+
+    Returns
+    -------
+    array
+        H^{-1} v.
+    """
+    q = v * 1.0
+    alphas = []
+    for s, y, rho in reversed(pairs):
+        alpha = rho * dot(s, q)
+        q -= alpha * y
+        alphas.append(alpha)
+    if pairs:
+        s, y, _ = pairs[-1]
+        if initial is None:
+            q *= dot(s, y) / dot(y, y)
+        else:
+            q = initial(q) * (dot(s, y) / dot(y, initial(y)))
+    elif initial is not None:
+        q = initial(q)
+    for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
+        beta = rho * dot(y, q)
+        q += (alpha - beta) * s
+    return q
+
+
+def shift_curvature_pairs(pairs, diagonal_change):
+    """Correction pairs of an objective plus a quadratic 1/2 x^T diag(d) x.
+
+    Adding that term changes every gradient difference by exactly d * s, so
+    ``y + d * s`` is the true curvature pair of the new objective: along a
+    regularization path, L-BFGS keeps its memory from one point to the next.
+    Pairs that lose positive curvature are dropped.
+    """
+    shifted = []
+    for s, y, _ in pairs:
+        y = y + diagonal_change * s
+        sy = dot(s, y)
+        if sy > 0.0:
+            shifted.append((s, y, 1.0 / sy))
+    return shifted
 
 
 class LBFGS(LineSearchSolver):
     """L-BFGS (Nocedal & Wright, algorithm 7.4) on the objective protocol.
+
+    When the objective offers ``precondition(v)`` (an approximate inverse
+    Hessian at the last evaluated point), it replaces the scaled identity as
+    the initial matrix of the two-loop recursion (preconditioned L-BFGS).
 
     Parameters
     ----------
@@ -27,37 +86,43 @@ class LBFGS(LineSearchSolver):
     max_iter : int, default=100
     history : int, default=10
         Number of correction pairs kept.
+    precondition : bool, default=True
+        Use the objective's preconditioner when it has one.
     verbose : int, default=0
     """
 
     name = "lbfgs"
 
-    def __init__(self, *, tol=1e-4, max_iter=100, history=10, verbose=0):
+    def __init__(self, *, tol=1e-4, max_iter=100, history=10, precondition=True, verbose=0):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
         self.history_size = history
+        self.use_preconditioner = precondition
+
+    def solve(self, objective, x0, pairs=None):
+        """Minimise `objective` from `x0`, optionally with curvature pairs to start.
+
+        The result's ``state`` holds the final correction pairs, to warm-start
+        the next solve (see `shift_curvature_pairs`).
+        """
+        self.initial_pairs = pairs or ()
+        result = super().solve(objective, x0)
+        result.state = list(self.pairs)
+        return result
 
     def setup(self, objective, x0):
         super().setup(objective, x0)
-        self.pairs = deque(maxlen=self.history_size)  # (s, y, 1 / s.y)
+        self.pairs = deque(getattr(self, "initial_pairs", ()), maxlen=self.history_size)
         self.eps = machine_epsilon(objective.dtype)
+        self.initial = (
+            getattr(objective, "precondition", None) if self.use_preconditioner else None
+        )
 
     def direction(self):
         g = self.gradient
-        if not self.pairs:
+        if not self.pairs and self.initial is None:
             # No curvature information yet: a steepest-descent step of length 1.
             return -g, min(1.0, 1.0 / max(norm(g), self.eps))
-        q = -g
-        alphas = []
-        for s, y, rho in reversed(self.pairs):
-            alpha = rho * dot(s, q)
-            q -= alpha * y
-            alphas.append(alpha)
-        s, y, _ = self.pairs[-1]
-        q *= dot(s, y) / dot(y, y)  # initial Hessian scaling gamma_k
-        for (s, y, rho), alpha in zip(self.pairs, reversed(alphas), strict=True):
-            beta = rho * dot(y, q)
-            q += (alpha - beta) * s
-        return q, 1.0
+        return -inverse_hessian_product(self.pairs, g, self.initial), 1.0
 
     def update(self, step):
         s, y = step

@@ -1,6 +1,7 @@
 """Truncated Newton method: conjugate gradient on Hessian-vector products.
 
-Each iteration solves H p = -g approximately by conjugate gradient, to a
+Each iteration solves H p = -g approximately by conjugate gradient
+(preconditioned when the objective offers ``precondition(v)``), to a
 relative residual of min(0.5, sqrt(||g||)) (a forcing sequence that gives
 superlinear convergence, Nocedal & Wright section 7.1), then takes a
 strong-Wolfe line search from the unit step. It needs only Hessian-vector
@@ -22,12 +23,23 @@ from ._vector import dot, norm
 __all__ = ["NewtonCG", "conjugate_gradient"]
 
 
-def conjugate_gradient(hessp, gradient, *, rtol, max_iter):
-    """Approximately solve ``H p = -gradient`` by conjugate gradient.
+def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None):
+    """Approximately solve ``H p = -gradient`` by (preconditioned) conjugate gradient.
 
     Stops when the residual norm is at most ``rtol * ||gradient||``, after
     `max_iter` products, or on a direction of non-positive curvature (then the
-    iterate so far is returned, or -gradient if there is none).
+    iterate so far is returned, or the first search direction if there is
+    none, which descends).
+
+    Parameters
+    ----------
+    hessp : callable
+        Hessian-vector product.
+    gradient : array
+    rtol : float
+    max_iter : int
+    precondition : callable, default=None
+        An approximate inverse of H (symmetric positive definite).
 
     Returns
     -------
@@ -37,25 +49,25 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter):
     """
     p = gradient * 0.0
     residual = -gradient
-    conjugate = -gradient
-    rr = dot(residual, residual)
-    target = (rtol**2) * rr
+    z = residual if precondition is None else precondition(residual)
+    conjugate = z * 1.0
+    rz = dot(residual, z)
+    target = (rtol**2) * dot(gradient, gradient)
     eps = machine_epsilon(gradient.dtype)
     for n_products in range(1, max_iter + 1):
         h_conjugate = hessp(conjugate)
         curvature = dot(conjugate, h_conjugate)
         if curvature <= eps * dot(conjugate, conjugate):
-            if n_products == 1:
-                return -gradient, n_products
-            return p, n_products
-        alpha = rr / curvature
+            return (conjugate if n_products == 1 else p), n_products
+        alpha = rz / curvature
         p += alpha * conjugate
         residual -= alpha * h_conjugate
-        rr_next = dot(residual, residual)
-        if rr_next <= target:
+        if dot(residual, residual) <= target:
             return p, n_products
-        conjugate = residual + (rr_next / rr) * conjugate
-        rr = rr_next
+        z = residual if precondition is None else precondition(residual)
+        rz_next = dot(residual, z)
+        conjugate = z + (rz_next / rz) * conjugate
+        rz = rz_next
     return p, max_iter
 
 
@@ -70,14 +82,18 @@ class NewtonCG(LineSearchSolver):
         Maximum outer (Newton) iterations.
     max_cg_iter : int, default=200
         Maximum Hessian-vector products per Newton step.
+    precondition : bool, default=True
+        Precondition the conjugate gradient with the objective's
+        ``precondition(v)`` when it has one.
     verbose : int, default=0
     """
 
     name = "newton-cg"
 
-    def __init__(self, *, tol=1e-4, max_iter=100, max_cg_iter=200, verbose=0):
+    def __init__(self, *, tol=1e-4, max_iter=100, max_cg_iter=200, precondition=True, verbose=0):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
         self.max_cg_iter = max_cg_iter
+        self.use_preconditioner = precondition
 
     def evaluate(self, x):
         return self.objective.loss_gradient_hessp(x)
@@ -86,8 +102,11 @@ class NewtonCG(LineSearchSolver):
         gradient_norm = norm(self.gradient)
         rtol = min(0.5, math.sqrt(gradient_norm))
         hessp = self.values[2]
+        precondition = (
+            getattr(self.objective, "precondition", None) if self.use_preconditioner else None
+        )
         p, n_products = conjugate_gradient(
-            hessp, self.gradient, rtol=rtol, max_iter=self.max_cg_iter
+            hessp, self.gradient, rtol=rtol, max_iter=self.max_cg_iter, precondition=precondition
         )
         self.n_hessp += n_products
         return p, 1.0

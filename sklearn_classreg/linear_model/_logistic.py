@@ -1,6 +1,7 @@
 """ClassWiseRegularizedLogisticRegression: validate, wire objective and solver, store."""
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,42 @@ from .._objective._penalty import binary_C, check_C, check_label_smoothing
 from .._solvers import SOLVERS
 
 __all__ = ["ClassWiseRegularizedLogisticRegression"]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Validated training data, shared by every fit of a path."""
+
+    X: object
+    classes: np.ndarray
+    y_index: np.ndarray
+    sample_weight: np.ndarray
+    label_smoothing: np.ndarray
+
+
+def _C_per_output(C, classes):
+    """Per-class C -> the C of each output row of the model.
+
+    Three or more classes: one row per class. Two classes: scikit-learn's one
+    vector, with C = (C_0 + C_1) / 2 (see `binary_C`), and a warning when the
+    two differ, since they have no class-specific effect.
+    """
+    if len(classes) > 2:
+        return C
+    if C[0] != C[1]:
+        warnings.warn(
+            f"C has different values for the two classes {classes.tolist()}: "
+            "with two classes, per-class penalties act only through their sum, "
+            "so they have no class-specific effect. Fitting one weight vector "
+            f"with C = (C_0 + C_1) / 2 = {binary_C(C):g}.",
+            UserWarning,
+        )
+    return np.array([binary_C(C)])
+
+
+def _C_used(C, classes):
+    """Per-class C actually used: C itself, or (C_0 + C_1) / 2 twice for two classes."""
+    return np.full(2, binary_C(C)) if len(classes) == 2 else np.array(C, dtype=np.float64)
 
 
 class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimator):
@@ -189,6 +226,22 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
             Fitted estimator.
         """
         previous = self._warm_start_coef()
+        problem = self._validate_problem(X, y, sample_weight)
+        C = check_C(self.C, problem.classes)
+        objective = self._make_objective(problem, C)
+        x0 = objective.zeros()
+        if previous is not None and np.array_equal(previous[0], problem.classes):
+            coef, intercept = previous[1:]
+            if coef.shape == (objective.n_outputs, objective.n_features):
+                x0 = objective.pack(coef, intercept)
+        result = self._solve(objective, x0)
+        self._warn_if_not_converged(result)
+        self._store(problem, C, objective, result.x, result.nit)
+        return self
+
+    # The steps of fit, shared with the warm-started path (`_path.py`).
+    def _validate_problem(self, X, y, sample_weight):
+        """Validate the data once: a `_Problem` (X, classes, y as indices, weights)."""
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
         if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
             X = np.ascontiguousarray(X)  # one copy, rather than one per product
@@ -199,65 +252,57 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
                 f"y contains only one class ({classes.tolist()[0]!r}): a classifier "
                 "needs samples of at least 2 classes."
             )
-        C = check_C(self.C, classes)
         label_smoothing = check_label_smoothing(self.label_smoothing, classes)
         sample_weight = self._total_sample_weight(X, y, y_index, classes, sample_weight)
+        return _Problem(X, classes, y_index, sample_weight, label_smoothing)
 
-        datafit = datafit_for(len(classes))
-        if len(classes) == 2:
-            if C[0] != C[1]:
-                warnings.warn(
-                    f"C has different values for the two classes {classes.tolist()}: "
-                    "with two classes, per-class penalties act only through their sum, "
-                    "so they have no class-specific effect. Fitting one weight vector "
-                    f"with C = (C_0 + C_1) / 2 = {binary_C(C):g}.",
-                    UserWarning,
-                )
-            C = np.full(2, binary_C(C))
-            C_outputs = C[:1]
-        else:
-            C_outputs = C
-        objective = LogisticObjective(
-            X,
-            y_index,
-            sample_weight,
-            datafit=datafit,
-            C=C_outputs,
-            label_smoothing=label_smoothing,
+    def _make_objective(self, problem, C):
+        """The objective of `problem` with per-class inverse strengths `C`."""
+        return LogisticObjective(
+            problem.X,
+            problem.y_index,
+            problem.sample_weight,
+            datafit=datafit_for(len(problem.classes)),
+            C=_C_per_output(C, problem.classes),
+            label_smoothing=problem.label_smoothing,
             logit_penalty=self.logit_penalty,
             fit_intercept=self.fit_intercept,
         )
-        x0 = objective.zeros()
-        if previous is not None and np.array_equal(previous[0], classes):
-            coef, intercept = previous[1:]
-            if coef.shape == (objective.n_outputs, objective.n_features):
-                x0 = objective.pack(coef, intercept)
 
+    def _solve(self, objective, x0, pairs=None):
+        """Run the solver; `pairs` (L-BFGS curvature memory) warm-starts lbfgs."""
         solver = SOLVERS[self.solver](tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
-        result = solver.solve(objective, x0)
+        if self.solver == "lbfgs":
+            return solver.solve(objective, x0, pairs=pairs)
+        return solver.solve(objective, x0)
+
+    def _warn_if_not_converged(self, result, where=""):
         if result.fell_back and result.success:
             warnings.warn(
-                f"{result.message}. The result is converged; lbfgs may be the "
+                f"{result.message}{where}. The result is converged; lbfgs may be the "
                 "faster solver for this problem.",
                 ConvergenceWarning,
             )
         elif not result.success:
             warnings.warn(
-                f"The {self.solver} solver did not converge: {result.message}. "
+                f"The {self.solver} solver did not converge{where}: {result.message}. "
                 "Increase max_iter, scale the features (e.g. StandardScaler), or "
                 "loosen tol.",
                 ConvergenceWarning,
             )
-        coef, intercept = objective.unpack(objective.canonical(result.x))
-        self.classes_ = classes
-        self.C_ = C
+
+    def _store(self, problem, C, objective, x, n_iter):
+        """Set the fitted attributes from a solution of `objective` with per-class `C`."""
+        coef, intercept = objective.unpack(objective.canonical(x))
+        self.classes_ = problem.classes
+        self.C_ = _C_used(C, problem.classes)
         self.coef_ = coef.copy()
         self.intercept_ = (
             intercept.copy()
             if intercept is not None
-            else np.zeros(objective.n_outputs, dtype=X.dtype)
+            else np.zeros(objective.n_outputs, dtype=objective.dtype)
         )
-        self.n_iter_ = np.array([result.nit], dtype=np.int32)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
 
     def _warm_start_coef(self):

@@ -92,16 +92,18 @@ def test_multinomial_loss_gradient_matches_reference(dtype, beta):
         z, intercept, y, weights, smoothing, beta
     )
     proba = np.full_like(z, np.nan)
-    intercept_grad = np.full(z.shape[1], 10.0)
+    sums = np.full((2, z.shape[1]), 10.0)
     loss = _kernels.multinomial_loss_gradient(
-        z, intercept, y, weights, smoothing, beta, proba, intercept_grad
+        z, intercept, y, weights, smoothing, beta, proba, sums
     )
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(loss, expected_loss, rtol=rtol)
     np.testing.assert_allclose(z, expected_grad, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(proba, expected_proba, rtol=rtol, atol=rtol)
-    # intercept_grad is added to, not overwritten
-    np.testing.assert_allclose(intercept_grad, 10.0 + expected_grad.sum(axis=0), rtol=rtol)
+    # sums are added to, not overwritten: gradient column sums, class curvature
+    np.testing.assert_allclose(sums[0], 10.0 + expected_grad.sum(axis=0), rtol=rtol)
+    curvature = (weights[:, None] * expected_proba * (1 - expected_proba)).sum(axis=0)
+    np.testing.assert_allclose(sums[1], 10.0 + curvature, rtol=rtol)
     for before, after in zip(inputs, (intercept, y, weights, smoothing), strict=True):
         np.testing.assert_array_equal(before, after)
 
@@ -113,11 +115,11 @@ def test_multinomial_without_proba_buffer_leaves_it_alone(dtype):
     z2 = z.copy()
     no_state = np.empty((0, z.shape[1]), dtype=dtype)
     loss_a = _kernels.multinomial_loss_gradient(
-        z, intercept, y, weights, smoothing, 0.0, no_state, np.zeros(z.shape[1])
+        z, intercept, y, weights, smoothing, 0.0, no_state, np.zeros((2, z.shape[1]))
     )
     proba = np.empty_like(z2)
     loss_b = _kernels.multinomial_loss_gradient(
-        z2, intercept, y, weights, smoothing, 0.0, proba, np.zeros(z.shape[1])
+        z2, intercept, y, weights, smoothing, 0.0, proba, np.zeros((2, z.shape[1]))
     )
     assert no_state.shape == (0, z.shape[1])
     # the two loop versions may contract differently: equal to rounding
@@ -135,7 +137,7 @@ def test_multinomial_is_finite_at_huge_logits(dtype):
         z, intercept, y, weights, smoothing, 0.0
     )
     loss = _kernels.multinomial_loss_gradient(
-        z, intercept, y, weights, smoothing, 0.0, np.empty((0, 6), dtype), np.zeros(6)
+        z, intercept, y, weights, smoothing, 0.0, np.empty((0, 6), dtype), np.zeros((2, 6))
     )
     assert np.isfinite(loss) and np.all(np.isfinite(z))
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
@@ -185,15 +187,16 @@ def test_binomial_kernels_match_reference(dtype, beta):
     expected_curv = weights * (expit(uu) * expit(-uu) + beta / 2)
 
     curvature = np.empty_like(u)
-    intercept_grad = np.zeros(1)
+    sums = np.zeros((2, 1))
     loss = _kernels.binomial_loss_gradient(
-        u, intercept, y, weights, smoothing, beta, curvature, intercept_grad
+        u, intercept, y, weights, smoothing, beta, curvature, sums
     )
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(loss, expected_loss, rtol=rtol)
     np.testing.assert_allclose(u[:, 0], expected_grad, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(curvature[:, 0], expected_curv, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(intercept_grad, expected_grad.sum(), rtol=rtol)
+    np.testing.assert_allclose(sums[0], expected_grad.sum(), rtol=rtol)
+    np.testing.assert_allclose(sums[1], np.sum(weights * expit(uu) * expit(-uu)), rtol=rtol)
 
     recomputed = np.empty_like(curvature)
     _kernels.binomial_curvature(

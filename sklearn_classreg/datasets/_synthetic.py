@@ -1,0 +1,106 @@
+"""Synthetic problems that look like frozen deep features."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+__all__ = ["make_frozen_features"]
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "n_latent": [Interval(Integral, 1, None, closed="left"), None],
+        "class_sep": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "weights": ["array-like", None],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "dtype": "no_validation",
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_frozen_features(
+    n_samples=1000,
+    n_features=256,
+    n_classes=10,
+    *,
+    n_latent=None,
+    class_sep=1.0,
+    weights=None,
+    noise=0.5,
+    dtype=np.float32,
+    random_state=None,
+):
+    """Generate a classification problem shaped like penultimate-layer features.
+
+    Each class has a mean in a latent space of dimension `n_latent`; a sample
+    is its class mean plus standard Gaussian noise, mapped to `n_features`
+    dimensions by a fixed random linear map, plus feature noise, through a
+    ReLU. The features are thus non-negative, correlated and of low intrinsic
+    dimension, like pooled CNN features, and the difficulty of each class is
+    set by its separation.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    n_features : int, default=256
+    n_classes : int, default=10
+    n_latent : int, default=None
+        Latent dimension; by default ``min(n_features, max(8, n_classes))``.
+    class_sep : float or array-like of shape (n_classes,), default=1.0
+        Scale of each class mean (per class when an array): small values make
+        classes that overlap with the others.
+    weights : array-like of shape (n_classes,), default=None
+        Proportion of samples in each class (normalised); equal by default.
+    noise : float, default=0.5
+        Standard deviation of the Gaussian noise added to the features before
+        the ReLU.
+    dtype : dtype, default=np.float32
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Integer labels 0 .. n_classes - 1, every class present when
+        ``n_samples >= n_classes``.
+
+    Examples
+    --------
+    >>> from sklearn_classreg.datasets import make_frozen_features
+    >>> X, y = make_frozen_features(n_samples=200, n_features=32, n_classes=4, random_state=0)
+    >>> X.shape, X.dtype, (X >= 0).all()
+    ((200, 32), dtype('float32'), np.True_)
+    """
+    rng = check_random_state(random_state)
+    n_latent = min(n_features, max(8, n_classes)) if n_latent is None else n_latent
+    class_sep = np.broadcast_to(np.asarray(class_sep, dtype=float), (n_classes,))
+    if weights is None:
+        proportions = np.full(n_classes, 1.0 / n_classes)
+    else:
+        proportions = np.asarray(weights, dtype=float)
+        if proportions.shape != (n_classes,) or np.any(proportions < 0) or proportions.sum() <= 0:
+            raise ValueError(
+                f"weights must be {n_classes} non-negative proportions; got {weights!r}."
+            )
+        proportions = proportions / proportions.sum()
+    counts = np.floor(proportions * n_samples).astype(int)
+    if n_samples >= n_classes:
+        counts = np.maximum(counts, 1)
+    for k in rng.permutation(n_classes)[: max(0, n_samples - counts.sum())]:
+        counts[k] += 1
+    while counts.sum() > n_samples:  # the minimum of one per class overshot
+        counts[np.argmax(counts)] -= 1
+    y = rng.permutation(np.repeat(np.arange(n_classes), counts))
+
+    means = rng.standard_normal((n_classes, n_latent)) * 2.0 * class_sep[:, None]
+    latent = means[y] + rng.standard_normal((n_samples, n_latent))
+    mixing = rng.standard_normal((n_latent, n_features)) / np.sqrt(n_latent)
+    X = latent @ mixing
+    X += noise * rng.standard_normal(X.shape)
+    np.maximum(X, 0.0, out=X)
+    return X.astype(dtype, copy=False), y
