@@ -1,0 +1,138 @@
+"""Shared pieces of the benchmarks: problems, timing, memory, objective gaps, tables."""
+
+import contextlib
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sklearn_classreg._objective._datafit import MULTINOMIAL
+from sklearn_classreg._objective._logistic import LogisticObjective
+from sklearn_classreg.datasets import make_frozen_features
+
+SIZES = {
+    "XS": (2_000, 64, 10),  # for --quick smoke runs only
+    "S": (10_000, 256, 50),
+    "M": (50_000, 512, 100),
+    "L": (100_000, 1024, 1000),
+}
+
+
+def make_problem(size, seed=0):
+    """A float32 frozen-feature-like problem of one of the benchmark sizes."""
+    n_samples, n_features, n_classes = SIZES[size]
+    X, y = make_frozen_features(
+        n_samples, n_features, n_classes, class_sep=0.3, noise=1.0, random_state=seed
+    )
+    return X, y
+
+
+# ----------------------------------------------------------------- memory
+def status_kib(field):
+    """A field of /proc/self/status in KiB (VmRSS, VmHWM), or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# ----------------------------------------------------------------- timing
+@dataclass
+class Run:
+    """One timed run of one method."""
+
+    seconds: float
+    n_iter: int = -1
+    n_evals: int = -1
+    coef: np.ndarray = None
+    intercept: np.ndarray = None
+    peak_extra_bytes: int = None
+    extra: dict = field(default_factory=dict)
+
+
+def median_runs(run, repeats):
+    """Call `run()` `repeats` times; return the list of Runs and the median seconds."""
+    runs = [run() for _ in range(repeats)]
+    return runs, float(np.median([r.seconds for r in runs]))
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - start
+
+
+def median_seconds(function, repeats=5):
+    times = []
+    for _ in range(repeats):
+        _, seconds = timed(function)
+        times.append(seconds)
+    return float(np.median(times))
+
+
+# ------------------------------------------------------------ objective gap
+class ObjectiveReferee:
+    """Evaluate any (coef, intercept) on one float64 objective, the same way for all.
+
+    The value is the objective divided by the number of samples (scikit-learn's
+    and this library's scaling); `gap` is relative to the best value seen.
+    """
+
+    def __init__(self, X, y, C):
+        n_classes = int(y.max()) + 1
+        self.objective = LogisticObjective(
+            np.asarray(X, dtype=np.float64),
+            y,
+            np.ones(len(y)),
+            datafit=MULTINOMIAL,
+            C=np.full(n_classes, C),
+            label_smoothing=np.zeros(n_classes),
+        )
+        self.best = np.inf
+
+    def value(self, coef, intercept):
+        value = self.objective.loss(self.objective.pack(coef, intercept).astype(np.float64))
+        self.best = min(self.best, value)
+        return value
+
+    def gap(self, value):
+        return (value - self.best) / abs(self.best)
+
+
+# ------------------------------------------------------------------ output
+def machine_description():
+    import numba
+    import scipy
+    import sklearn
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "not installed"
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
+        f"numba {numba.__version__}, torch {torch_version}"
+    )
+
+
+def markdown_table(rows, columns):
+    """A GitHub-flavoured markdown table from a list of dicts."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
