@@ -4,8 +4,17 @@ Multinomial logistic regression with one L2 strength per class, and tools to
 study how regularization helps some classes and hurts others.
 """
 
-from .linear_model import ClassWiseRegularizedLogisticRegression, regularization_path
+from .linear_model import (
+    ClassWiseRegularizationCV,
+    ClassWiseRegularizedLogisticRegression,
+    regularization_path,
+)
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ClassWiseRegularizedLogisticRegression", "regularization_path", "__version__"]
+__all__ = [
+    "ClassWiseRegularizationCV",
+    "ClassWiseRegularizedLogisticRegression",
+    "regularization_path",
+    "__version__",
+]

@@ -11,7 +11,8 @@ import numpy as np
 from scipy import sparse
 
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
-from ._preconditioner import FeatureCovariancePreconditioner
+from ._layout import LinearLayout
+from ._preconditioner import numpy_preconditioner
 
 __all__ = ["LogisticObjective"]
 
@@ -26,7 +27,7 @@ _STATE_BYTES = 16 * 2**20
 _MIN_LOGITS_PER_THREAD = 16384
 
 
-class LogisticObjective:
+class LogisticObjective(LinearLayout):
     r"""Regularized logistic loss of a linear model, divided by the total weight.
 
     With S = sum_i s_i::
@@ -88,7 +89,9 @@ class LogisticObjective:
         self.fit_intercept = fit_intercept
         self.dtype = X.dtype
         self.n_samples, self.n_features = X.shape
-        self.n_outputs = datafit.n_outputs(len(label_smoothing))
+        self.n_classes = len(label_smoothing)
+        self.n_outputs = datafit.n_outputs(self.n_classes)
+        self._init_layout()
         self.y = np.ascontiguousarray(y, dtype=np.intp)
         total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.total_weight = total_weight
@@ -98,8 +101,6 @@ class LogisticObjective:
         self.logit_penalty = float(logit_penalty)
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
 
-        n_coef = self.n_outputs * self.n_features
-        self.n_params = n_coef + (self.n_outputs if fit_intercept else 0)
         if chunk_rows is None:
             chunk_rows = _CHUNK_BYTES // (self.n_outputs * self.dtype.itemsize)
         self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
@@ -122,21 +123,6 @@ class LogisticObjective:
         self.class_curvature = np.full(self.n_outputs, (1.0 / n_classes) * (1 - 1.0 / n_classes))
         self._grad_buffer = None  # for chunked accumulation of R^T X
 
-    def set_C(self, C):
-        """Change the per-output inverse L2 strengths (for warm-started paths).
-
-        Parameters
-        ----------
-        C : array-like of shape (n_outputs,)
-            Positive; ``np.inf`` for no penalty.
-        """
-        C = np.asarray(C, dtype=np.float64)
-        if C.shape != (self.n_outputs,):
-            raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
-        with np.errstate(divide="ignore"):
-            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / C)
-        self._l2 = (self.l2_strength / self.total_weight).astype(self.dtype)
-
     def precondition(self, v):
         """Approximate inverse Hessian times v, at the last evaluated point.
 
@@ -152,12 +138,12 @@ class LogisticObjective:
         ndarray of shape (n_params,)
         """
         if self._preconditioner is None:
-            self._preconditioner = FeatureCovariancePreconditioner(
+            self._preconditioner = numpy_preconditioner(
                 self.X, self.weights, self.fit_intercept, self.dtype
             )
         V, v_b = self.unpack(v)
         blocks = V if v_b is None else np.hstack([V, v_b[:, None]])
-        result = self._preconditioner.apply(blocks, self.class_curvature, self._l2.astype(float))
+        result = self._preconditioner.apply(blocks, float(np.mean(self.class_curvature)), self._l2)
         out = np.empty_like(v)
         out_W, out_b = self.unpack(out)
         out_W[...] = result[:, : self.n_features]
@@ -165,51 +151,15 @@ class LogisticObjective:
             out_b[...] = result[:, -1]
         return out
 
-    def penalty_diagonal(self):
-        """Diagonal of the penalty's Hessian, per parameter (zeros for intercepts)."""
-        diagonal = np.zeros(self.n_params, dtype=self.dtype)
-        W, _ = self.unpack(diagonal)
-        W[...] = self._l2[:, None]
-        return diagonal
+    # --------------------------------------------------------------- backend
+    def _new_array(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
 
-    # ------------------------------------------------------------------ layout
-    def unpack(self, coef):
-        """Views ``(W, b)`` of a flat parameter vector; b is None without intercept."""
-        n_coef = self.n_outputs * self.n_features
-        W = coef[:n_coef].reshape(self.n_outputs, self.n_features)
-        b = coef[n_coef:] if self.fit_intercept else None
-        return W, b
+    def _as_array(self, values):
+        return np.asarray(values, dtype=self.dtype)
 
-    def pack(self, W, b=None):
-        """Flat parameter vector from W of shape (n_outputs, n_features) and b."""
-        coef = np.zeros(self.n_params, dtype=self.dtype)
-        W_view, b_view = self.unpack(coef)
-        W_view[...] = W
-        if self.fit_intercept and b is not None:
-            b_view[...] = b
-        return coef
-
-    def zeros(self):
-        """The all-zero parameter vector."""
-        return np.zeros(self.n_params, dtype=self.dtype)
-
-    def canonical(self, coef):
-        """The equivalent parameters scikit-learn reports, as a new vector.
-
-        The softmax ignores a common shift of every logit, so the intercepts
-        are only defined up to a shift: return them with zero mean (where
-        scikit-learn's lbfgs, started at zero, ends). When no class is
-        penalized, the weights are defined up to a common vector too; centre
-        them likewise.
-        """
-        coef = coef.copy()
-        if self.datafit.shift_invariant:
-            W, b = self.unpack(coef)
-            if b is not None:
-                b -= b.mean()
-            if not np.any(self.l2_strength):
-                W -= W.mean(axis=0)
-        return coef
+    def to_numpy(self, array):
+        return array
 
     # --------------------------------------------------------------- products
     def _logits_of(self, rows, W, out):

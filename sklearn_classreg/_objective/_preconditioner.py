@@ -30,7 +30,7 @@ is used.
 import numpy as np
 from scipy import sparse
 
-__all__ = ["FeatureCovariancePreconditioner"]
+__all__ = ["FeatureCovariancePreconditioner", "numpy_preconditioner", "use_full_basis"]
 
 # The full (d + 1) x (d + 1) eigenbasis is kept when it takes at most this
 # many bytes or this fraction of X; otherwise only the diagonal of B.
@@ -80,6 +80,58 @@ def _weighted_squares(X, weights, fit_intercept):
 class FeatureCovariancePreconditioner:
     """Approximate inverse Hessian, block-diagonal over classes (see module doc).
 
+    Works on NumPy arrays and torch tensors alike: build it with
+    `numpy_preconditioner` or the torch objective's equivalent.
+
+    Parameters
+    ----------
+    eigenvalues : array of shape (n_features + fit_intercept,)
+        Eigenvalues of B (or its diagonal when `eigenvectors` is None).
+    eigenvectors : array of shape (size, size) or None
+        Eigenvectors of B as columns, in the dtype of the vectors to precondition.
+    """
+
+    def __init__(self, eigenvalues, eigenvectors):
+        self.eigenvalues = eigenvalues.clip(min=0.0)
+        self.eigenvectors = eigenvectors
+
+    @property
+    def full(self):
+        """Whether the full eigenbasis of B is used (else its diagonal)."""
+        return self.eigenvectors is not None
+
+    def apply(self, V, curvature, l2):
+        """Blocks (c B + l2_k I)^{-1} applied to the rows of V.
+
+        Parameters
+        ----------
+        V : array of shape (n_outputs, n_features + fit_intercept)
+        curvature : float
+            c, the mean curvature over samples and outputs.
+        l2 : array of shape (n_outputs,)
+            L2 strength of each output (already divided by the total weight).
+
+        Returns
+        -------
+        array of the shape, type and dtype of V
+        """
+        denominator = curvature * self.eigenvalues[None, :] + l2[:, None]
+        # Guard unpenalized classes whose probabilities have saturated.
+        floor = 1e-10 * max(float(denominator.max()), 1e-300)
+        scale = 1.0 / denominator.clip(min=floor)
+        if self.eigenvectors is None:
+            return V * scale
+        return ((V @ self.eigenvectors) * scale) @ self.eigenvectors.T
+
+
+def use_full_basis(size, itemsize, x_bytes):
+    """Whether a (size x size) eigenbasis fits the memory budget."""
+    return size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
+
+
+def numpy_preconditioner(X, weights, fit_intercept, dtype):
+    """The preconditioner of NumPy / SciPy data.
+
     Parameters
     ----------
     X : {ndarray, CSR matrix} of shape (n_samples, n_features)
@@ -89,42 +141,14 @@ class FeatureCovariancePreconditioner:
     dtype : dtype
         Of the vectors it is applied to.
     """
-
-    def __init__(self, X, weights, fit_intercept, dtype):
-        size = X.shape[1] + int(fit_intercept)
-        x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
-        self.dtype = dtype
-        budget = max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
-        self.full = size * size * np.dtype(dtype).itemsize <= budget
-        if self.full:
-            eigenvalues, eigenvectors = np.linalg.eigh(
-                _weighted_gram(X, weights, fit_intercept, dtype)
-            )
-            self.eigenvalues = np.maximum(eigenvalues, 0.0)
-            self.eigenvectors = eigenvectors.astype(dtype)
-        else:
-            self.eigenvalues = _weighted_squares(X, weights, fit_intercept)
-            self.eigenvectors = None
-
-    def apply(self, V, curvature, l2):
-        """Blocks (c B + l2_k I)^{-1} applied to the rows of V.
-
-        Parameters
-        ----------
-        V : ndarray of shape (n_outputs, n_features + fit_intercept)
-        curvature : ndarray of shape (n_outputs,)
-            The mean curvature of each output; their mean is c.
-        l2 : ndarray of shape (n_outputs,)
-            L2 strength of each output (already divided by the total weight).
-
-        Returns
-        -------
-        ndarray of the shape and dtype of V
-        """
-        denominator = np.mean(curvature) * self.eigenvalues[None, :] + l2[:, None]
-        # Guard unpenalized classes whose probabilities have saturated.
-        floor = 1e-10 * max(float(denominator.max()), 1e-300)
-        scale = (1.0 / np.maximum(denominator, floor)).astype(self.dtype)
-        if self.eigenvectors is None:
-            return V * scale
-        return ((V @ self.eigenvectors) * scale) @ self.eigenvectors.T
+    size = X.shape[1] + int(fit_intercept)
+    x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
+    if use_full_basis(size, np.dtype(dtype).itemsize, x_bytes):
+        eigenvalues, eigenvectors = np.linalg.eigh(
+            _weighted_gram(X, weights, fit_intercept, dtype)
+        )
+        return FeatureCovariancePreconditioner(
+            eigenvalues.astype(dtype), eigenvectors.astype(dtype)
+        )
+    diagonal = _weighted_squares(X, weights, fit_intercept)
+    return FeatureCovariancePreconditioner(diagonal.astype(dtype), None)

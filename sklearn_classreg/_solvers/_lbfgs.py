@@ -14,7 +14,7 @@ from collections import deque
 from ._base import LineSearchSolver, machine_epsilon
 from ._vector import dot, norm
 
-__all__ = ["LBFGS", "inverse_hessian_product", "shift_curvature_pairs"]
+__all__ = ["LBFGS", "inverse_hessian_product"]
 
 
 def inverse_hessian_product(pairs, v, initial=None):
@@ -55,23 +55,6 @@ def inverse_hessian_product(pairs, v, initial=None):
     return q
 
 
-def shift_curvature_pairs(pairs, diagonal_change):
-    """Correction pairs of an objective plus a quadratic 1/2 x^T diag(d) x.
-
-    Adding that term changes every gradient difference by exactly d * s, so
-    ``y + d * s`` is the true curvature pair of the new objective: along a
-    regularization path, L-BFGS keeps its memory from one point to the next.
-    Pairs that lose positive curvature are dropped.
-    """
-    shifted = []
-    for s, y, _ in pairs:
-        y = y + diagonal_change * s
-        sy = dot(s, y)
-        if sy > 0.0:
-            shifted.append((s, y, 1.0 / sy))
-    return shifted
-
-
 class LBFGS(LineSearchSolver):
     """L-BFGS (Nocedal & Wright, algorithm 7.4) on the objective protocol.
 
@@ -98,20 +81,9 @@ class LBFGS(LineSearchSolver):
         self.history_size = history
         self.use_preconditioner = precondition
 
-    def solve(self, objective, x0, pairs=None):
-        """Minimise `objective` from `x0`, optionally with curvature pairs to start.
-
-        The result's ``state`` holds the final correction pairs, to warm-start
-        the next solve (see `shift_curvature_pairs`).
-        """
-        self.initial_pairs = pairs or ()
-        result = super().solve(objective, x0)
-        result.state = list(self.pairs)
-        return result
-
     def setup(self, objective, x0):
         super().setup(objective, x0)
-        self.pairs = deque(getattr(self, "initial_pairs", ()), maxlen=self.history_size)
+        self.pairs = deque(maxlen=self.history_size)  # (s, y, 1 / s.y), oldest first
         self.eps = machine_epsilon(objective.dtype)
         self.initial = (
             getattr(objective, "precondition", None) if self.use_preconditioner else None

@@ -30,8 +30,6 @@ class OptimizeResult:
         Why the solver stopped.
     fell_back : bool
         Whether Newton-CG handed over to L-BFGS.
-    state : object
-        What the solver can resume from (L-BFGS: its correction pairs).
     history : list of tuple
         ``(iteration, fun, grad_max)`` after each iteration.
     """
@@ -45,5 +43,4 @@ class OptimizeResult:
     success: bool = False
     message: str = ""
     fell_back: bool = False
-    state: Any = None
     history: list = field(default_factory=list, repr=False)

@@ -13,7 +13,13 @@ from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from .._objective._datafit import datafit_for
 from .._objective._logistic import LogisticObjective
@@ -32,6 +38,40 @@ class _Problem:
     y_index: np.ndarray
     sample_weight: np.ndarray
     label_smoothing: np.ndarray
+
+
+def _is_tensor(value):
+    """Whether `value` is a torch tensor (without importing torch)."""
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def _to_numpy_if_tensor(value):
+    """torch tensors (any device) become NumPy arrays; anything else is returned as is."""
+    return value.detach().cpu().numpy() if _is_tensor(value) else value
+
+
+def _validate_tensor(estimator, X, y):
+    """Check a torch tensor X without moving it: shape, dtype, finite values."""
+    import torch
+
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D tensor X, got shape {tuple(X.shape)}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"X has shape {tuple(X.shape)}: it needs at least one sample and feature."
+        )
+    if X.is_sparse or X.is_sparse_csr:
+        raise ValueError("Sparse torch tensors are not supported; pass a scipy CSR matrix.")
+    if X.dtype not in (torch.float32, torch.float64):
+        X = X.to(torch.float64)
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("Input X contains NaN or infinity.")
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != X.shape[0]:
+        raise ValueError(f"y has shape {y.shape} but X has {X.shape[0]} samples: they must match.")
+    _check_n_features(estimator, X, reset=True)
+    _check_feature_names(estimator, X, reset=True)
+    return X, y
 
 
 def _C_per_output(C, classes):
@@ -59,7 +99,63 @@ def _C_used(C, classes):
     return np.full(2, binary_C(C)) if len(classes) == 2 else np.array(C, dtype=np.float64)
 
 
-class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimator):
+class ProbabilisticLinearClassifierMixin(LinearClassifierMixin):
+    """Probabilities of a fitted softmax / sigmoid linear model (coef_, intercept_).
+
+    Shared by the estimators of this module; also accepts torch tensors.
+    """
+
+    def decision_function(self, X):
+        """Decision values (logits); one column per class, or one vector for two classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, torch.Tensor} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return super().decision_function(_to_numpy_if_tensor(X))
+
+    def predict_proba(self, X):
+        """Probability of each class (softmax; sigmoid for two classes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = expit(scores)
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of `predict_proba`, computed without underflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+
+class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin, BaseEstimator):
     r"""Multinomial logistic regression with one L2 strength per class.
 
     Minimises, over weights W (one row w_k per class) and intercepts b::
@@ -116,6 +212,19 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
         and features.
     verbose : int, default=0
         Print the solver's progress when positive.
+    backend : {"numba", "torch"}, default="numba"
+        "numba": NumPy/BLAS products and numba kernels on the CPU. "torch":
+        the same objective and solvers on torch tensors, on `device` (needs
+        the ``torch`` extra). Fitted attributes are NumPy arrays either way,
+        so a model fitted on a GPU predicts and unpickles without one.
+    device : str or torch.device, default=None
+        For ``backend="torch"``: "cuda" when available, else "cpu". X is
+        moved to the device once, or streamed in row chunks from host memory
+        when it would take more than half the free device memory.
+    batch_size : int, default=None
+        Rows of X processed at a time (the memory beyond X is a few buffers
+        of batch_size x n_classes). By default about 8 MiB of logits on CPU,
+        and a share of the free memory on a GPU.
 
     Attributes
     ----------
@@ -174,6 +283,9 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "backend": [StrOptions({"numba", "torch"})],
+        "device": "no_validation",  # a str or torch.device: checked by the torch backend
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -189,6 +301,9 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
         max_iter=100,
         warm_start=False,
         verbose=0,
+        backend="numba",
+        device=None,
+        batch_size=None,
     ):
         self.C = C
         self.fit_intercept = fit_intercept
@@ -200,6 +315,9 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
         self.max_iter = max_iter
         self.warm_start = warm_start
         self.verbose = verbose
+        self.backend = backend
+        self.device = device
+        self.batch_size = batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -242,9 +360,19 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
     # The steps of fit, shared with the warm-started path (`_path.py`).
     def _validate_problem(self, X, y, sample_weight):
         """Validate the data once: a `_Problem` (X, classes, y as indices, weights)."""
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
-        if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
-            X = np.ascontiguousarray(X)  # one copy, rather than one per product
+        if self.backend != "torch" and self.device not in (None, "cpu"):
+            raise ValueError(
+                f"device={self.device!r} needs backend='torch'; the numba backend runs on the CPU."
+            )
+        y = _to_numpy_if_tensor(y)
+        sample_weight = _to_numpy_if_tensor(sample_weight)
+        if self.backend == "torch" and _is_tensor(X):
+            X, y = _validate_tensor(self, X, y)  # stays on its device
+        else:
+            X = _to_numpy_if_tensor(X)
+            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
+            if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
+                X = np.ascontiguousarray(X)  # one copy, rather than one per product
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -258,22 +386,24 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
 
     def _make_objective(self, problem, C):
         """The objective of `problem` with per-class inverse strengths `C`."""
-        return LogisticObjective(
-            problem.X,
-            problem.y_index,
-            problem.sample_weight,
+        arguments = dict(
             datafit=datafit_for(len(problem.classes)),
             C=_C_per_output(C, problem.classes),
             label_smoothing=problem.label_smoothing,
             logit_penalty=self.logit_penalty,
             fit_intercept=self.fit_intercept,
         )
+        data = (problem.X, problem.y_index, problem.sample_weight)
+        if self.backend == "torch":
+            from .._objective._torch import TorchLogisticObjective
 
-    def _solve(self, objective, x0, pairs=None):
-        """Run the solver; `pairs` (L-BFGS curvature memory) warm-starts lbfgs."""
+            return TorchLogisticObjective(
+                *data, device=self.device, batch_size=self.batch_size, **arguments
+            )
+        return LogisticObjective(*data, chunk_rows=self.batch_size, **arguments)
+
+    def _solve(self, objective, x0):
         solver = SOLVERS[self.solver](tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
-        if self.solver == "lbfgs":
-            return solver.solve(objective, x0, pairs=pairs)
         return solver.solve(objective, x0)
 
     def _warn_if_not_converged(self, result, where=""):
@@ -293,14 +423,14 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
 
     def _store(self, problem, C, objective, x, n_iter):
         """Set the fitted attributes from a solution of `objective` with per-class `C`."""
-        coef, intercept = objective.unpack(objective.canonical(x))
+        coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
         self.classes_ = problem.classes
         self.C_ = _C_used(C, problem.classes)
         self.coef_ = coef.copy()
         self.intercept_ = (
             intercept.copy()
             if intercept is not None
-            else np.zeros(objective.n_outputs, dtype=objective.dtype)
+            else np.zeros(objective.n_outputs, dtype=coef.dtype)
         )
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
@@ -332,39 +462,3 @@ class ClassWiseRegularizedLogisticRegression(LinearClassifierMixin, BaseEstimato
                 "needs a positive weight."
             )
         return sample_weight
-
-    def predict_proba(self, X):
-        """Probability of each class (softmax; sigmoid for two classes).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in ``classes_`` order.
-        """
-        check_is_fitted(self)
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            positive = expit(scores)
-            return np.column_stack([1.0 - positive, positive])
-        return softmax(scores, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of `predict_proba`, computed without underflow.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores, axis=1)

@@ -7,7 +7,7 @@ from scipy import sparse
 import sklearn_classreg._objective._preconditioner as preconditioner_module
 from sklearn_classreg._objective._datafit import BINOMIAL, MULTINOMIAL
 from sklearn_classreg._objective._logistic import LogisticObjective
-from sklearn_classreg._objective._preconditioner import FeatureCovariancePreconditioner
+from sklearn_classreg._objective._preconditioner import numpy_preconditioner
 from sklearn_classreg._solvers import LBFGS, NewtonCG
 from sklearn_classreg.datasets import make_frozen_features
 
@@ -37,7 +37,7 @@ def test_apply_is_the_inverse_of_the_block_matrix(
     weights /= weights.sum()
     curvature, l2 = np.array([0.2, 0.1, 0.3]), np.array([0.01, 0.0, 0.5])
     matrix = sparse.csr_matrix(X) if as_sparse else X
-    preconditioner = FeatureCovariancePreconditioner(matrix, weights, fit_intercept, np.float64)
+    preconditioner = numpy_preconditioner(matrix, weights, fit_intercept, np.float64)
     assert preconditioner.full is not diagonal_only
     V = rng.standard_normal((3, 4 + fit_intercept))
     expected = np.array(
@@ -50,13 +50,13 @@ def test_apply_is_the_inverse_of_the_block_matrix(
             )
         ]
     )
-    np.testing.assert_allclose(preconditioner.apply(V, curvature, l2), expected, rtol=1e-8)
+    np.testing.assert_allclose(preconditioner.apply(V, curvature.mean(), l2), expected, rtol=1e-8)
 
 
 def test_float32_data_gives_a_float32_preconditioner():
     X = np.random.default_rng(1).standard_normal((30, 3)).astype(np.float32)
-    preconditioner = FeatureCovariancePreconditioner(X, np.full(30, 1 / 30), True, np.float32)
-    out = preconditioner.apply(np.ones((2, 4), np.float32), np.ones(2), np.ones(2))
+    preconditioner = numpy_preconditioner(X, np.full(30, 1 / 30), True, np.float32)
+    out = preconditioner.apply(np.ones((2, 4), np.float32), 1.0, np.ones(2, np.float32))
     assert out.dtype == np.float32
 
 

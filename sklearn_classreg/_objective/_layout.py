@@ -1,0 +1,92 @@
+"""The parameter layout shared by the NumPy and torch objectives.
+
+Both objectives store the same flat vector, ``concat(W.ravel(), b)``, and
+change C the same way; only how arrays are created differs (`_new_array`,
+`_as_array`, `to_numpy`).
+"""
+
+import numpy as np
+
+__all__ = ["LinearLayout"]
+
+
+class LinearLayout:
+    """Layout of the parameters of a linear model with n_outputs rows.
+
+    Subclasses set ``n_outputs``, ``n_features``, ``fit_intercept``,
+    ``n_classes``, ``total_weight``, ``datafit`` and ``dtype``, then call
+    `_init_layout` and `set_C`, and implement `_new_array`, `_as_array` and
+    `to_numpy`.
+    """
+
+    def _init_layout(self):
+        self.n_params = self.n_outputs * (self.n_features + int(self.fit_intercept))
+
+    # ----------------------------------------------------- backend specifics
+    def _new_array(self, shape):
+        """A zero-filled array of the objective's type, dtype and device."""
+        raise NotImplementedError
+
+    def _as_array(self, values):
+        """NumPy values as an array of the objective's type, dtype and device."""
+        raise NotImplementedError
+
+    def to_numpy(self, array):
+        """An array of the objective's type as a NumPy array."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- layout
+    def unpack(self, coef):
+        """Views ``(W, b)`` of a flat parameter vector; b is None without intercept."""
+        n_coef = self.n_outputs * self.n_features
+        W = coef[:n_coef].reshape(self.n_outputs, self.n_features)
+        b = coef[n_coef:] if self.fit_intercept else None
+        return W, b
+
+    def pack(self, W, b=None):
+        """Flat parameter vector from W of shape (n_outputs, n_features) and b (NumPy)."""
+        coef = np.zeros(self.n_params, dtype=np.float64)
+        W_view, b_view = LinearLayout.unpack(self, coef)
+        W_view[...] = W
+        if self.fit_intercept and b is not None:
+            b_view[...] = b
+        return self._as_array(coef)
+
+    def zeros(self):
+        """The all-zero parameter vector."""
+        return self._new_array((self.n_params,))
+
+    def canonical(self, coef):
+        """The equivalent parameters scikit-learn reports, as a new vector.
+
+        The softmax ignores a common shift of every logit, so the intercepts
+        are only defined up to a shift: return them with zero mean (where
+        scikit-learn's lbfgs, started at zero, ends). When no class is
+        penalized, the weights are defined up to a common vector too; centre
+        them likewise.
+        """
+        coef = coef * 1  # a copy, for NumPy arrays and torch tensors alike
+        if self.datafit.shift_invariant:
+            W, b = self.unpack(coef)
+            if b is not None:
+                b -= b.mean()
+            if not np.any(self.l2_strength):
+                W -= W.mean(axis=0)
+        return coef
+
+    # ---------------------------------------------------------------- penalty
+    def set_C(self, C):
+        """Change the per-output inverse L2 strengths (for warm-started paths).
+
+        Parameters
+        ----------
+        C : array-like of shape (n_outputs,)
+            Positive; ``np.inf`` for no penalty.
+        """
+        C = np.asarray(C, dtype=np.float64)
+        if C.shape != (self.n_outputs,):
+            raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
+        with np.errstate(divide="ignore"):
+            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / C)
+        # the strengths of the scaled objective (divided by the total weight)
+        self._l2 = self._as_array(self.l2_strength / self.total_weight)

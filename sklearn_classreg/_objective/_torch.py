@@ -1,0 +1,456 @@
+"""The objective on torch tensors, on any device: the protocol of `LogisticObjective`.
+
+Closed-form gradients and Hessian-vector products (autograd is only the
+tests' oracle). X moves to the device once when it fits; otherwise its rows
+are streamed from host memory in chunks, the copy of the next chunk
+overlapping the computation on the current one (CUDA streams).
+
+Precision: the matrix products run in the data's dtype. TF32 is used for
+float32 products only if the user enabled it in torch
+(``torch.backends.cuda.matmul.allow_tf32`` or
+``torch.set_float32_matmul_precision``); torch's default keeps it off.
+"""
+
+import warnings
+
+import numpy as np
+from scipy import sparse
+
+from ._layout import LinearLayout
+from ._preconditioner import FeatureCovariancePreconditioner, use_full_basis
+
+__all__ = ["TorchLogisticObjective", "import_torch", "resolve_device"]
+
+# Device memory for the temporaries of one chunk (several chunk x n_outputs
+# buffers): a quarter of the free memory, at most this much.
+_CHUNK_BYTES_CPU = 16 * 2**20
+_CHUNK_BYTES_CUDA = 512 * 2**20
+# X is moved to the device whole when it takes at most this share of the free
+# device memory; otherwise its rows are streamed.
+_RESIDENT_SHARE = 0.5
+# The per-sample Hessian state (n_samples x n_outputs) is kept for Hessian
+# products when it takes at most this share of X's size.
+_STATE_SHARE = 0.25
+
+
+def import_torch():
+    """torch, or an ImportError that says how to install it."""
+    try:
+        import torch
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "backend='torch' needs PyTorch, which is not installed: install it with "
+            "pip install 'sklearn-classreg[torch]' (or pip install torch)."
+        ) from error
+    return torch
+
+
+def resolve_device(device):
+    """A torch.device from None ("cuda" when available, else "cpu"), a string or a device."""
+    torch = import_torch()
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device.") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} but CUDA is not available here; use device='cpu'."
+        )
+    return device
+
+
+def _free_device_bytes(torch, device):
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free
+    return None
+
+
+class _RowSource:
+    """Rows of X on the device, chunk by chunk: resident, or streamed from host.
+
+    Streaming keeps X in host memory (page-locked when possible, so copies
+    are asynchronous) and copies chunk i + 1 on a side stream while chunk i
+    is used.
+    """
+
+    def __init__(self, torch, X, device, chunks, stream):
+        self.torch, self.device, self.chunks = torch, device, chunks
+        self.sparse = sparse.issparse(X)
+        self.streaming = stream and not self.sparse
+        if self.sparse:
+            self.sparse_chunks = [self._sparse_to_device(X[a:b]) for a, b in chunks]
+        elif self.streaming:
+            if isinstance(X, torch.Tensor):
+                host = X
+            else:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings(
+                        "ignore", message="The given NumPy array is not writable"
+                    )
+                    host = torch.from_numpy(X)
+            host = host.cpu()
+            if device.type == "cuda":
+                try:
+                    host = host.pin_memory()
+                except RuntimeError:  # not enough page-locked memory: plain copies
+                    pass
+            self.host = host
+        else:
+            if isinstance(X, torch.Tensor):
+                tensor = X
+            else:
+                with warnings.catch_warnings():
+                    # read-only X (a memory map): torch warns, but X is never written
+                    warnings.filterwarnings(
+                        "ignore", message="The given NumPy array is not writable"
+                    )
+                    tensor = torch.from_numpy(np.asarray(X))
+            self.resident = tensor.to(device)
+
+    def _sparse_to_device(self, block):
+        torch = self.torch
+        block = block.tocsr()
+        with warnings.catch_warnings():
+            # torch calls its sparse CSR support "beta"; the operations used
+            # here (products with dense matrices) are covered by our tests.
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            tensor = torch.sparse_csr_tensor(
+                torch.from_numpy(block.indptr.astype(np.int64)),
+                torch.from_numpy(block.indices.astype(np.int64)),
+                torch.from_numpy(block.data),
+                size=block.shape,
+                check_invariants=True,  # once per chunk: scipy's CSR is valid
+            )
+        return tensor.to(self.device)
+
+    def __iter__(self):
+        """Yield ``(chunk index, (start, stop), X_chunk on the device)``."""
+        if self.sparse:
+            for i, rows in enumerate(self.chunks):
+                yield i, rows, self.sparse_chunks[i]
+        elif not self.streaming:
+            for i, (start, stop) in enumerate(self.chunks):
+                yield i, (start, stop), self.resident[start:stop]
+        elif self.device.type != "cuda":
+            for i, (start, stop) in enumerate(self.chunks):
+                yield i, (start, stop), self.host[start:stop].to(self.device)
+        else:
+            yield from self._stream_cuda()
+
+    def _stream_cuda(self):
+        torch = self.torch
+        copy_stream = torch.cuda.Stream(self.device)
+        compute_stream = torch.cuda.current_stream(self.device)
+
+        def start_copy(start, stop):
+            with torch.cuda.stream(copy_stream):
+                chunk = self.host[start:stop].to(self.device, non_blocking=True)
+                event = torch.cuda.Event()
+                event.record(copy_stream)
+            return chunk, event
+
+        pending = start_copy(*self.chunks[0])
+        for i, rows in enumerate(self.chunks):
+            chunk, event = pending
+            compute_stream.wait_event(event)
+            chunk.record_stream(compute_stream)
+            if i + 1 < len(self.chunks):
+                pending = start_copy(*self.chunks[i + 1])
+            yield i, rows, chunk
+
+
+class TorchLogisticObjective(LinearLayout):
+    """Regularized logistic loss of a linear model on torch tensors.
+
+    The same objective, scaling, parameter layout and methods as
+    `LogisticObjective` (see there); vectors are 1-d tensors on `device`.
+
+    Parameters
+    ----------
+    X : {ndarray, CSR matrix, torch.Tensor} of shape (n_samples, n_features)
+        float32 or float64.
+    y, sample_weight, datafit, C, label_smoothing, logit_penalty, fit_intercept
+        As for `LogisticObjective`.
+    device : str or torch.device, default=None
+        "cuda" when available, else "cpu".
+    batch_size : int, default=None
+        Rows per chunk; by default from the free device memory.
+    stream : bool, default=None
+        Stream X's rows from host memory instead of moving X to the device;
+        by default only when X would take more than half the free device memory.
+    """
+
+    def __init__(
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        datafit,
+        C,
+        label_smoothing,
+        logit_penalty=0.0,
+        fit_intercept=True,
+        device=None,
+        batch_size=None,
+        stream=None,
+    ):
+        torch = import_torch()
+        self.torch = torch
+        self.device = resolve_device(device)
+        self.datafit = datafit
+        self.fit_intercept = fit_intercept
+        self.n_samples, self.n_features = X.shape
+        self.n_classes = len(label_smoothing)
+        self.n_outputs = datafit.n_outputs(self.n_classes)
+        numpy_dtype = (
+            np.dtype(str(X.dtype).replace("torch.", ""))
+            if isinstance(X, torch.Tensor)
+            else X.dtype
+        )
+        self.numpy_dtype = numpy_dtype
+        self.dtype = torch.float32 if numpy_dtype == np.float32 else torch.float64
+        self._init_layout()
+        self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        self.set_C(C)
+        self.logit_penalty = float(logit_penalty)
+
+        device = self.device
+        self.y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+        self.weights = self._as_array(np.asarray(sample_weight) / self.total_weight)
+        smoothing = np.asarray(label_smoothing, dtype=np.float64)
+        self.label_smoothing = self._as_array(smoothing)
+        self.smoothing_of_sample = self.label_smoothing[self.y]
+
+        itemsize = np.dtype(numpy_dtype).itemsize
+        x_bytes = (
+            X.data.nbytes if sparse.issparse(X) else self.n_samples * self.n_features * itemsize
+        )
+        free = _free_device_bytes(torch, device)
+        if stream is None:
+            stream = free is not None and x_bytes > _RESIDENT_SHARE * free
+        if batch_size is None:
+            budget = _CHUNK_BYTES_CUDA if device.type == "cuda" else _CHUNK_BYTES_CPU
+            if free is not None:
+                budget = min(budget, free // 4)
+            # about six chunk x n_outputs temporaries per chunk
+            batch_size = budget // (6 * self.n_outputs * itemsize)
+        self.chunk_rows = int(max(1, min(self.n_samples, batch_size)))
+        chunks = [
+            (start, min(start + self.chunk_rows, self.n_samples))
+            for start in range(0, self.n_samples, self.chunk_rows)
+        ]
+        self.rows = _RowSource(torch, X, device, chunks, stream)
+        self.stores_hessian_state = self.n_samples * self.n_outputs * itemsize <= max(
+            16 * 2**20, _STATE_SHARE * x_bytes
+        )
+        self._state = None
+        self._preconditioner = None
+        self._x_bytes = x_bytes
+        self.class_curvature = np.full(
+            self.n_outputs, (1.0 / self.n_classes) * (1 - 1.0 / self.n_classes)
+        )
+
+    # --------------------------------------------------------------- backend
+    def _new_array(self, shape):
+        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def _as_array(self, values):
+        return self.torch.as_tensor(
+            np.asarray(values, dtype=np.float64), dtype=self.dtype, device=self.device
+        )
+
+    def to_numpy(self, array):
+        return array.detach().cpu().numpy()
+
+    # ----------------------------------------------------------- the datafits
+    def _logits(self, X_chunk, W, b):
+        logits = X_chunk @ W.T
+        return logits if b is None else logits.add_(b)
+
+    def _multinomial_chunk(self, z, rows):
+        """(loss, residual, probabilities, curvature sums) of a chunk of logits."""
+        torch = self.torch
+        start, stop = rows
+        y = self.y[start:stop, None]
+        w = self.weights[start:stop, None]
+        eps = self.smoothing_of_sample[start:stop, None]
+        beta = self.logit_penalty
+        zmean = z.mean(dim=1, keepdim=True)
+        lse = torch.logsumexp(z, dim=1, keepdim=True)
+        # per-sample losses combined in float64, like the numba kernels
+        loss = lse.double() - (1 - eps.double()) * z.gather(1, y).double() - eps * zmean.double()
+        if beta:
+            deviation = z - zmean
+            loss += 0.5 * beta * (deviation * deviation).sum(dim=1, keepdim=True).double()
+        proba = torch.exp(z - lse)
+        residual = proba - eps / self.n_classes
+        residual.scatter_add_(1, y, -(1 - eps))
+        if beta:
+            residual += beta * deviation
+        residual *= w
+        curvature = (w * proba * (1 - proba)).sum(dim=0, dtype=torch.float64)
+        total = (w.double() * loss).sum()
+        return total, residual, proba, curvature
+
+    def _binomial_chunk(self, u, rows):
+        torch = self.torch
+        start, stop = rows
+        y = self.y[start:stop, None].to(self.dtype)
+        w = self.weights[start:stop, None]
+        eps = self.smoothing_of_sample[start:stop, None]
+        beta = self.logit_penalty
+        target = (1 - eps) * y + 0.5 * eps
+        # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)), exact for any u
+        log1pexp = u.clamp(min=0) + torch.log1p(torch.exp(-u.abs()))
+        loss = log1pexp - target * u + 0.25 * beta * u * u
+        proba = torch.sigmoid(u)
+        sigmoid_curvature = proba * (1 - proba)
+        residual = w * (proba - target + 0.5 * beta * u)
+        curvature = (w * sigmoid_curvature).sum(dim=0, dtype=torch.float64)
+        state = w * (sigmoid_curvature + 0.5 * beta)
+        total = (w * loss).sum(dtype=torch.float64)
+        return total, residual, state, curvature
+
+    def _chunk(self, z, rows):
+        if self.datafit.shift_invariant:
+            return self._multinomial_chunk(z, rows)
+        return self._binomial_chunk(z, rows)
+
+    def _hessian_state_of(self, z, rows):
+        """Per-sample Hessian state of a chunk of logits (probabilities or curvature)."""
+        return self._chunk(z, rows)[2]
+
+    # -------------------------------------------------------------- objective
+    def _evaluate(self, coef, keep_state):
+        torch = self.torch
+        with torch.no_grad():
+            W, b = self.unpack(coef)
+            grad = torch.zeros_like(coef)
+            grad_W, grad_b = self.unpack(grad)
+            keep_state = keep_state and self.stores_hessian_state
+            if keep_state and self._state is None:
+                self._state = torch.empty(
+                    (self.n_samples, self.n_outputs), dtype=self.dtype, device=self.device
+                )
+            loss = torch.zeros((), dtype=torch.float64, device=self.device)
+            curvature = torch.zeros(self.n_outputs, dtype=torch.float64, device=self.device)
+            for _, rows, X_chunk in self.rows:
+                z = self._logits(X_chunk, W, b)
+                total, residual, state, chunk_curvature = self._chunk(z, rows)
+                loss += total
+                curvature += chunk_curvature
+                grad_W.addmm_(residual.T, X_chunk)
+                if grad_b is not None:
+                    grad_b += residual.sum(dim=0)
+                if keep_state:
+                    self._state[rows[0] : rows[1]] = state
+            loss = float(loss) + 0.5 * float(self._l2.double() @ (W.double() ** 2).sum(dim=1))
+            grad_W += self._l2[:, None] * W
+            penalty_curvature = self.logit_penalty * (1.0 - 1.0 / self.n_classes)
+            self.class_curvature = curvature.cpu().numpy() + penalty_curvature
+        if not np.isfinite(loss):
+            loss = np.inf
+        return loss, grad
+
+    def loss(self, coef):
+        """Objective value at `coef` (a float)."""
+        return self._evaluate(coef, keep_state=False)[0]
+
+    def loss_gradient(self, coef):
+        """Objective value and gradient at `coef`."""
+        return self._evaluate(coef, keep_state=False)
+
+    def loss_gradient_hessp(self, coef):
+        """Objective value, gradient and Hessian-product function at `coef`."""
+        loss, grad = self._evaluate(coef, keep_state=True)
+        W, b = self.unpack(coef)
+        W_at, b_at = W.clone(), (None if b is None else b.clone())
+        return loss, grad, lambda v: self._hessp(v, W_at, b_at)
+
+    def _hessp(self, v, W_at, b_at):
+        torch = self.torch
+        with torch.no_grad():
+            V, v_b = self.unpack(v)
+            out = torch.zeros_like(v)
+            out_W, out_b = self.unpack(out)
+            beta = self.logit_penalty
+            for _, rows, X_chunk in self.rows:
+                start, stop = rows
+                direction = self._logits(X_chunk, V, v_b)
+                if self.stores_hessian_state:
+                    state = self._state[start:stop]
+                else:
+                    state = self._hessian_state_of(self._logits(X_chunk, W_at, b_at), rows)
+                w = self.weights[start:stop, None]
+                if self.datafit.shift_invariant:
+                    along = (state * direction).sum(dim=1, keepdim=True)
+                    product = state * (direction - along)
+                    if beta:
+                        product += beta * (direction - direction.mean(dim=1, keepdim=True))
+                    product *= w
+                else:
+                    product = state * direction
+                out_W.addmm_(product.T, X_chunk)
+                if out_b is not None:
+                    out_b += product.sum(dim=0)
+            out_W += self._l2[:, None] * V
+        return out
+
+    # --------------------------------------------------------- preconditioner
+    def _weighted_gram(self):
+        """B = X~^T diag(w) X~ (float64, on the device), and whether it is the full one."""
+        torch = self.torch
+        size = self.n_features + int(self.fit_intercept)
+        full = use_full_basis(size, np.dtype(self.numpy_dtype).itemsize, self._x_bytes)
+        shape = (size, size) if full else (size,)
+        gram = torch.zeros(shape, dtype=torch.float64, device=self.device)
+        for _, (start, stop), X_chunk in self.rows:
+            w = self.weights[start:stop]
+            if X_chunk.is_sparse_csr:
+                X_chunk = X_chunk.to_dense()
+            weighted = X_chunk * w[:, None]
+            if full:
+                gram[: self.n_features, : self.n_features] += (weighted.T @ X_chunk).double()
+                if self.fit_intercept:
+                    column_sums = weighted.sum(dim=0, dtype=torch.float64)
+                    gram[: self.n_features, -1] += column_sums
+                    gram[-1, : self.n_features] += column_sums
+            else:
+                gram[: self.n_features] += (weighted * X_chunk).sum(dim=0, dtype=torch.float64)
+        if self.fit_intercept:
+            if full:
+                gram[-1, -1] = 1.0
+            else:
+                gram[-1] = 1.0
+        return gram, full
+
+    def precondition(self, v):
+        """Approximate inverse Hessian times v, at the last evaluated point."""
+        torch = self.torch
+        with torch.no_grad():
+            if self._preconditioner is None:
+                gram, full = self._weighted_gram()
+                if full:
+                    eigenvalues, eigenvectors = torch.linalg.eigh(gram)
+                    self._preconditioner = FeatureCovariancePreconditioner(
+                        eigenvalues.to(self.dtype), eigenvectors.to(self.dtype)
+                    )
+                else:
+                    self._preconditioner = FeatureCovariancePreconditioner(
+                        gram.to(self.dtype), None
+                    )
+            V, v_b = self.unpack(v)
+            blocks = V if v_b is None else torch.cat([V, v_b[:, None]], dim=1)
+            result = self._preconditioner.apply(
+                blocks, float(np.mean(self.class_curvature)), self._l2
+            )
+            out = torch.empty_like(v)
+            out_W, out_b = self.unpack(out)
+            out_W[...] = result[:, : self.n_features]
+            if out_b is not None:
+                out_b[...] = result[:, -1]
+        return out

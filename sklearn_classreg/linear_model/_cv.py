@@ -1,0 +1,367 @@
+"""ClassWiseRegularizationCV: choose one C per class by cross-validation, then refit."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+from tqdm.auto import tqdm
+
+from .._objective._penalty import check_C
+from ._hypergradient import FoldProblem, optimise_log_C
+from ._logistic import (
+    ClassWiseRegularizedLogisticRegression,
+    ProbabilisticLinearClassifierMixin,
+    _C_used,
+)
+from ._records import cross_validated_records
+from ._selection import GLOBAL_METRICS, select
+
+__all__ = ["ClassWiseRegularizationCV"]
+
+# scoring -> (global metric of the records, per-class metric)
+_SCORINGS = {
+    None: ("deviance", "deviance"),
+    "neg_log_loss": ("deviance", "deviance"),
+    "accuracy": ("accuracy", "recall"),
+    "balanced_accuracy": ("balanced_accuracy", "recall"),
+    "worst_class_accuracy": ("worst_class_accuracy", "recall"),
+    "worst_k_recall": ("worst_k_recall", "recall"),
+    "worst_pairwise_accuracy": ("worst_pairwise_accuracy", "recall"),
+}
+_MODEL_PARAMS = (
+    "fit_intercept",
+    "class_weight",
+    "label_smoothing",
+    "logit_penalty",
+    "solver",
+    "tol",
+    "max_iter",
+    "backend",
+    "device",
+)
+
+
+class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimator):
+    """Class-wise regularized logistic regression with C chosen by cross-validation.
+
+    Like :class:`sklearn.linear_model.LogisticRegressionCV`, with three ways of
+    choosing C:
+
+    * ``"global"``: one C for all classes, the best mean held-out score over
+      the folds (as LogisticRegressionCV and GridSearchCV choose it);
+    * ``"per_class"``: each class takes the value of the grid that is best for
+      its own held-out metric (its deviance, or its recall for accuracy-type
+      scorings), where the evidence is strong: when the cross-fitted gain of
+      that choice over the global one (chosen on one half of the folds, scored
+      on the other) has a bootstrap interval above zero. Elsewhere the class
+      keeps the global C (shrinkage toward the global choice);
+    * ``"hypergradient"``: the K values log C_k are optimised on the summed
+      held-out deviance of the folds by implicit differentiation (HOAG),
+      starting from the global optimum.
+
+    With two classes, per-class C has no class-specific effect (it acts only
+    through C_0 + C_1, see `ClassWiseRegularizedLogisticRegression`):
+    "per_class" then keeps the global choice and "hypergradient" tunes one C.
+
+    Each fold fits one warm-started regularization path over `Cs`; the model
+    is then refitted on all the data with the chosen C.
+
+    Parameters
+    ----------
+    Cs : int or array-like of float, default=10
+        The grid: an int n gives n values log-spaced from 1e-4 to 1e4.
+    strategy : {"per_class", "global", "hypergradient"}, default="per_class"
+    cv : int, cross-validation generator or iterable, default=None
+        5-fold stratified by default.
+    scoring : str or callable, default=None
+        None (the held-out deviance, i.e. "neg_log_loss"), "accuracy",
+        "balanced_accuracy", "worst_class_accuracy", "worst_k_recall",
+        "worst_pairwise_accuracy", or a scorer ``scorer(estimator, X, y)``
+        (used for the global choice; classes then use their recall).
+        "hypergradient" always descends the deviance.
+    refit : bool, default=True
+        Refit on all the data with the chosen C. Without it, ``C_`` is set
+        but no model is fitted.
+    confidence_level : float, default=0.95
+        Of the intervals that decide, per class, whether to leave the global C.
+    n_bootstrap : int, default=1000
+    max_outer_iter : int, default=30
+        Outer steps of the hypergradient descent.
+    fit_intercept, class_weight, label_smoothing, logit_penalty, solver, tol, max_iter, \
+backend, device
+        As in `ClassWiseRegularizedLogisticRegression`.
+    n_jobs : int, default=None
+        Folds in parallel (joblib).
+    verbose : int, default=0
+        Progress bars when positive.
+    random_state : int, RandomState instance or None, default=None
+        For the bootstrap.
+
+    Attributes
+    ----------
+    C_ : ndarray of shape (n_classes,)
+        The C chosen for each class.
+    C_global_ : float
+        The best single C (the "global" strategy's choice).
+    cv_results_ : dict of ndarray
+        DataFrame-ready: per value of the grid, the mean, standard deviation
+        and per-fold held-out scores ("param_C", "mean_test_score",
+        "std_test_score", "split0_test_score"...), scores being larger-is-
+        better (the deviance is negated, as in scikit-learn).
+    class_results_ : pandas.DataFrame
+        Per class: its best C on the grid, the cross-fitted gain over the
+        global C with its interval, and the C chosen.
+    hypergradient_history_ : list of dict
+        Outer iterations of the "hypergradient" strategy.
+    classes_, coef_, intercept_, n_iter_, n_features_in_, feature_names_in_
+        Of the refitted model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_classreg import ClassWiseRegularizationCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> model = ClassWiseRegularizationCV(Cs=[0.01, 0.1, 1.0], strategy="global", cv=3)
+    >>> model = model.fit(X / 16, y)
+    >>> model.C_global_
+    1.0
+    >>> model.C_.shape
+    (10,)
+    """
+
+    _parameter_constraints: dict = {
+        "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "strategy": [StrOptions({"per_class", "global", "hypergradient"})],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions({k for k in _SCORINGS if k}), callable, None],
+        "refit": ["boolean"],
+        "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+        "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
+        "max_outer_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        **{
+            name: ClassWiseRegularizedLogisticRegression._parameter_constraints[name]
+            for name in _MODEL_PARAMS
+        },
+    }
+
+    def __init__(
+        self,
+        Cs=10,
+        *,
+        strategy="per_class",
+        cv=None,
+        scoring=None,
+        refit=True,
+        confidence_level=0.95,
+        n_bootstrap=1000,
+        max_outer_iter=30,
+        fit_intercept=True,
+        class_weight=None,
+        label_smoothing=0.0,
+        logit_penalty=0.0,
+        solver="lbfgs",
+        tol=1e-4,
+        max_iter=100,
+        backend="numba",
+        device=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.Cs = Cs
+        self.strategy = strategy
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.confidence_level = confidence_level
+        self.n_bootstrap = n_bootstrap
+        self.max_outer_iter = max_outer_iter
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.logit_penalty = logit_penalty
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.backend = backend
+        self.device = device
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _model(self, **params):
+        """The estimator this CV tunes, with this CV's settings."""
+        settings = {name: getattr(self, name) for name in _MODEL_PARAMS}
+        return ClassWiseRegularizedLogisticRegression(**{**settings, **params})
+
+    def _grid(self):
+        if isinstance(self.Cs, Integral):
+            return np.logspace(-4, 4, self.Cs)
+        grid = np.asarray(self.Cs, dtype=np.float64)
+        if grid.ndim != 1 or grid.size == 0:
+            raise ValueError(f"Cs must be an int or a non-empty 1-d array; got {self.Cs!r}.")
+        bad = ~(grid > 0)
+        if bad.any():
+            raise ValueError(f"Cs must be positive; got {grid[bad].tolist()}.")
+        return grid
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose C by cross-validation, then refit on all the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training fits and of the held-out scores.
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        grid = self._grid()
+        global_metric, class_metric = (
+            ("score", "recall") if callable(self.scoring) else _SCORINGS[self.scoring]
+        )
+        cv = check_cv(self.cv, y, classifier=True)
+        folds = list(cv.split(X, y))
+        model = self._model(warm_start=False, verbose=0)
+        classes, records = cross_validated_records(
+            model,
+            X,
+            y,
+            param_name="C",
+            param_range=list(grid),
+            cv=folds,
+            sample_weight=sample_weight,
+            scorer=self.scoring if callable(self.scoring) else None,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        self.classes_ = classes
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        selection = select(
+            records,
+            len(classes),
+            metric=class_metric,
+            global_metric=global_metric,
+            split=len(folds) >= 2,
+            n_bootstrap=self.n_bootstrap,
+            confidence_level=self.confidence_level,
+            rng=rng,
+        )
+        self.C_global_ = float(grid[selection.best_global])
+        self.cv_results_ = self._cv_results(grid, records, global_metric)
+        chosen = np.full(len(classes), self.C_global_)
+        # two classes: per-class C acts only through C_0 + C_1, so "per_class"
+        # is the global choice ("hypergradient" then tunes that one C)
+        if self.strategy == "per_class" and len(classes) > 2:
+            leave = selection.honest_low > 0
+            chosen[leave] = grid[selection.per_class[leave]]
+        self.hypergradient_history_ = []
+        if self.strategy == "hypergradient":
+            chosen = self._hypergradient(X, y, sample_weight, folds, grid, classes)
+        self.class_results_ = pd.DataFrame(
+            {
+                "best_C": grid[selection.per_class],
+                "gain": selection.honest_gain,
+                "gain_low": selection.honest_low,
+                "gain_high": selection.honest_high,
+                "metric": class_metric,
+                "C": chosen,
+            },
+            index=pd.Index(classes, name="class"),
+        )
+        self.C_ = _C_used(chosen, classes)
+        if self.refit:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # binary per-class C: warned below
+                fitted = self._model(C=self.C_).fit(X, y, sample_weight=sample_weight)
+            for name in ("coef_", "intercept_", "n_iter_", "classes_"):
+                setattr(self, name, getattr(fitted, name))
+        return self
+
+    def _cv_results(self, grid, records, global_metric):
+        sign = GLOBAL_METRICS[global_metric]
+        scores = np.array([[s[global_metric] for s in r.global_scores] for r in records])
+        scores = sign * scores  # larger is better, as in scikit-learn
+        results = {
+            "param_C": grid,
+            "mean_test_score": scores.mean(axis=0),
+            "std_test_score": scores.std(axis=0),
+        }
+        for fold, row in enumerate(scores):
+            results[f"split{fold}_test_score"] = row
+        results["rank_test_score"] = (
+            pd.Series(-results["mean_test_score"]).rank(method="min").astype(int).to_numpy()
+        )
+        return results
+
+    def _hypergradient(self, X, y, sample_weight, folds, grid, classes):
+        """Optimise log C per class on the folds' summed held-out deviance."""
+        model = self._model(C=self.C_global_, verbose=0)
+        problems = []
+        for train, test in tqdm(folds, disable=self.verbose < 1, desc="hypergradient folds"):
+            train_weight = None if sample_weight is None else sample_weight[train]
+            test_weight = None if sample_weight is None else sample_weight[test]
+            train_problem = model._validate_problem(X[train], y[train], train_weight)
+            if not np.array_equal(train_problem.classes, classes):
+                raise ValueError(
+                    "strategy='hypergradient' needs every class in every training fold; "
+                    "use fewer folds or another strategy."
+                )
+            objective = model._make_objective(train_problem, check_C(self.C_global_, classes))
+            validation_model = self._model(
+                C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None
+            )
+            validation_problem = validation_model._validate_problem(X[test], y[test], test_weight)
+            validation = validation_model._make_objective(
+                _with_classes(validation_problem, classes), np.full(len(classes), np.inf)
+            )
+            problems.append(FoldProblem(objective, validation, objective.zeros()))
+        n_outputs = problems[0].train.n_outputs
+        theta0 = np.full(n_outputs, np.log(self.C_global_))
+        bounds = (np.log(grid.min()) - np.log(10), np.log(grid.max()) + np.log(10))
+        progress = tqdm(
+            total=self.max_outer_iter, disable=self.verbose < 1, desc="hypergradient steps"
+        )
+        theta, history = optimise_log_C(
+            problems,
+            theta0,
+            bounds=bounds,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            max_outer_iter=self.max_outer_iter,
+            callback=lambda record: progress.update(),
+        )
+        progress.close()
+        self.hypergradient_history_ = history
+        C = np.exp(theta)
+        return np.full(len(classes), C[0]) if len(classes) == 2 else C
+
+
+def _with_classes(problem, classes):
+    """A validation problem encoded with the training classes (some may be absent)."""
+    if np.array_equal(problem.classes, classes):
+        return problem
+    y = problem.classes[problem.y_index]
+    index = np.searchsorted(classes, y)
+    return type(problem)(problem.X, classes, index, problem.sample_weight, np.zeros(len(classes)))

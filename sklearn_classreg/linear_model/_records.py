@@ -1,0 +1,223 @@
+"""Out-of-fold predictions along a parameter grid: the raw material of the study.
+
+For every fold and every value of the swept parameter, the test samples'
+predicted class and probability of their true class are kept (two small
+arrays per fold), with the fold's global scores. Per-class curves, honest
+(cross-fitted) gains and bootstrap intervals are all computed from these.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from sklearn.utils.multiclass import check_classification_targets
+from tqdm.auto import tqdm
+
+from ..metrics._classwise import global_scores
+from ._logistic import ClassWiseRegularizedLogisticRegression
+from ._path import regularization_path
+
+__all__ = ["FoldRecords", "cross_validated_records", "uses_fast_path"]
+
+
+@dataclass
+class FoldRecords:
+    """Out-of-fold predictions of one fold along the grid.
+
+    Attributes
+    ----------
+    fold : int
+    test_index : ndarray of shape (n_test,)
+        Rows of X in the fold's test part.
+    y_index : ndarray of shape (n_test,)
+        Class index (in ``classes`` order) of each test sample.
+    weights : ndarray of shape (n_test,)
+        Sample weights of the test samples (ones by default).
+    predicted : ndarray of shape (n_values, n_test)
+        Predicted class index at each value of the parameter.
+    proba_of_true : ndarray of shape (n_values, n_test)
+        Predicted probability of the true class at each value.
+    global_scores : list of dict
+        `metrics.global_scores` of the fold at each value (weighted), plus
+        "score" when a scorer was given.
+    n_iter : ndarray of shape (n_values,)
+        Solver iterations (fast path), or -1.
+    """
+
+    fold: int
+    test_index: np.ndarray
+    y_index: np.ndarray
+    weights: np.ndarray
+    predicted: np.ndarray
+    proba_of_true: np.ndarray
+    global_scores: list
+    n_iter: np.ndarray
+
+
+def uses_fast_path(estimator, param_name):
+    """Whether `param_name` is the C of a ClassWiseRegularizedLogisticRegression.
+
+    The estimator itself, or the last step of a Pipeline (``<step>__C``).
+    """
+    if isinstance(estimator, ClassWiseRegularizedLogisticRegression):
+        return param_name == "C"
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        return isinstance(last, ClassWiseRegularizedLogisticRegression) and (
+            param_name == f"{name}__C"
+        )
+    return False
+
+
+def _aligned_proba(model, X, classes):
+    """predict_proba with one column per class of the whole data (zeros if unseen)."""
+    proba = model.predict_proba(X)
+    if len(model.classes_) == len(classes) and np.array_equal(model.classes_, classes):
+        return proba
+    aligned = np.zeros((proba.shape[0], len(classes)))
+    aligned[:, np.searchsorted(classes, model.classes_)] = proba
+    return aligned
+
+
+def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight):
+    """Warm-started path on the fold; the pipeline's earlier steps fitted once."""
+    if isinstance(estimator, Pipeline):
+        preprocessing = Pipeline(clone(estimator).steps[:-1])
+        X_train = preprocessing.fit_transform(X_train, y_train)
+        X_test = preprocessing.transform(X_test)
+        final = estimator.steps[-1][1]
+    else:
+        final = estimator
+    params = {k: v for k, v in final.get_params().items() if k not in ("C", "warm_start")}
+    params["verbose"] = 0
+    path = regularization_path(
+        X_train, y_train, list(param_range), sample_weight=sample_weight, **params
+    )
+    return [(path.estimator(i), X_test) for i in range(len(path))], path.n_iter
+
+
+def _fold_records(
+    estimator,
+    X,
+    y,
+    classes,
+    fold,
+    train,
+    test,
+    param_name,
+    param_range,
+    fast,
+    sample_weight,
+    scorer,
+):
+    X_train, y_train = _safe_indexing(X, train), y[train]
+    X_test, y_test = _safe_indexing(X, test), y[test]
+    train_weight = None if sample_weight is None else sample_weight[train]
+    test_weight = np.ones(len(test)) if sample_weight is None else sample_weight[test]
+    if fast:
+        models, n_iter = _fast_fold(estimator, X_train, y_train, X_test, param_range, train_weight)
+    else:
+        models = []
+        fit_params = {} if train_weight is None else {"sample_weight": train_weight}
+        for value in param_range:
+            model = clone(estimator).set_params(**{param_name: value})
+            models.append((model.fit(X_train, y_train, **fit_params), X_test))
+        n_iter = np.full(len(param_range), -1)
+    y_index = np.searchsorted(classes, y_test)
+    predicted = np.empty((len(models), len(test)), dtype=np.intp)
+    proba_of_true = np.empty((len(models), len(test)))
+    scores = []
+    for i, (model, X_eval) in enumerate(models):
+        proba = _aligned_proba(model, X_eval, classes)
+        predicted[i] = np.argmax(proba, axis=1)
+        proba_of_true[i] = proba[np.arange(len(test)), y_index]
+        score = global_scores(y_test, proba, labels=classes, sample_weight=test_weight)
+        if scorer is not None:
+            weights = None if sample_weight is None else test_weight
+            score["score"] = _score(scorer, model, X_eval, y_test, weights)
+        scores.append(score)
+    return FoldRecords(
+        fold, np.asarray(test), y_index, test_weight, predicted, proba_of_true, scores, n_iter
+    )
+
+
+def _score(scorer, model, X, y, sample_weight):
+    """scorer(model, X, y), with the test weights when weights were given."""
+    if sample_weight is None:
+        return float(scorer(model, X, y))
+    return float(scorer(model, X, y, sample_weight=sample_weight))
+
+
+def cross_validated_records(
+    estimator,
+    X,
+    y,
+    *,
+    param_name,
+    param_range,
+    cv=5,
+    groups=None,
+    sample_weight=None,
+    scorer=None,
+    n_jobs=None,
+    verbose=0,
+):
+    """Fit along the grid on each fold, in parallel over folds; keep out-of-fold records.
+
+    `sample_weight` weights the training fits and the test scores; `scorer`
+    (``scorer(estimator, X, y)``, greater is better) adds a "score" to each
+    fold's global scores.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    records : list of FoldRecords, in fold order
+    """
+    if not is_classifier(estimator):
+        raise TypeError(f"estimator must be a classifier; got {estimator!r}.")
+    param_range = list(param_range)
+    if not param_range:
+        raise ValueError("param_range is empty: give at least one value to try.")
+    if param_name not in estimator.get_params():
+        raise ValueError(
+            f"param_name={param_name!r} is not a parameter of {type(estimator).__name__}; "
+            f"it has: {', '.join(sorted(estimator.get_params()))}."
+        )
+    y = np.asarray(y)
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError("y contains only one class: there is nothing to classify.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != y.shape:
+            raise ValueError(f"sample_weight has shape {sample_weight.shape} but y has {y.shape}.")
+    splitter = check_cv(cv, y, classifier=True)
+    folds = list(splitter.split(X, y, groups))
+    fast = uses_fast_path(estimator, param_name)
+    jobs = (
+        delayed(_fold_records)(
+            estimator,
+            X,
+            y,
+            classes,
+            fold,
+            train,
+            test,
+            param_name,
+            param_range,
+            fast,
+            sample_weight,
+            scorer,
+        )
+        for fold, (train, test) in enumerate(folds)
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    records = list(
+        tqdm(results, total=len(folds), disable=verbose < 1, desc=f"folds ({param_name})")
+    )
+    return classes, sorted(records, key=lambda record: record.fold)

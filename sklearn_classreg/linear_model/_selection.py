@@ -1,0 +1,245 @@
+"""Choosing one value per class from out-of-fold records, honestly.
+
+Shared by `ClassWiseRegularizationCV` (strategy "per_class") and
+`model_selection.ClassWiseStudy`. From the per-fold records of a path
+(`_records.py`):
+
+* the global choice: the best mean over folds of a global metric (first best
+  on ties, as GridSearchCV);
+* the per-class choices: each class's best mean over folds of its metric
+  (ties broken toward the global choice);
+* cross-fitted gains: choices made on one half of the folds, scored on the
+  samples of the other half, per class, with Poisson-bootstrap intervals.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+__all__ = [
+    "CLASS_METRICS",
+    "GLOBAL_METRICS",
+    "Selection",
+    "class_means",
+    "fold_counts",
+    "per_sample_score",
+    "poisson_bootstrap",
+    "select",
+]
+
+# +1: larger is better; -1: smaller is better.
+CLASS_METRICS = {"recall": 1, "precision": 1, "one_vs_all_accuracy": 1, "deviance": -1}
+GLOBAL_METRICS = {
+    "accuracy": 1,
+    "balanced_accuracy": 1,
+    "deviance": -1,
+    "worst_class_accuracy": 1,
+    "worst_k_recall": 1,
+    "worst_pairwise_accuracy": 1,
+    "score": 1,  # a user's scorer (greater is better)
+}
+# Per-class metrics that are means over the class's own samples, so that
+# gains can be resampled sample by sample.
+SAMPLE_METRICS = ("recall", "deviance")
+
+
+def fold_counts(record, n_classes):
+    """Per-class weighted counts of a fold at every value, shape (n_values, n_classes).
+
+    Returns support, predicted count, true positives, summed negative log-likelihood.
+    """
+    n_values = record.predicted.shape[0]
+    weights = record.weights
+    offsets = (np.arange(n_values) * n_classes)[:, None]
+    true_flat = (offsets + record.y_index[None, :]).ravel()
+    size = n_values * n_classes
+    tiled = np.tile(weights, n_values)
+    support = np.tile(
+        np.bincount(record.y_index, weights=weights, minlength=n_classes), (n_values, 1)
+    )
+    predicted = np.bincount((offsets + record.predicted).ravel(), weights=tiled, minlength=size)
+    hits = (record.predicted == record.y_index[None, :]).ravel()
+    true_positive = np.bincount(true_flat[hits], weights=tiled[hits], minlength=size)
+    nll = -np.log(np.maximum(record.proba_of_true, 1e-300)).ravel()
+    summed_nll = np.bincount(true_flat, weights=tiled * nll, minlength=size)
+    shape = (n_values, n_classes)
+    return (
+        support,
+        predicted.reshape(shape),
+        true_positive.reshape(shape),
+        summed_nll.reshape(shape),
+    )
+
+
+def per_sample_score(metric, predicted, proba_of_true, y_index):
+    """The per-sample quantity whose class mean is `metric` (correct, or -log p)."""
+    if metric == "recall":
+        return (predicted == y_index).astype(float)
+    return -np.log(np.maximum(proba_of_true, 1e-300))
+
+
+def class_means(values, y_index, n_classes, weights=None, replicate_weights=None):
+    """Weighted mean of `values` per class.
+
+    `replicate_weights` (B, n) multiply `weights` for bootstrap replicates;
+    the result then has shape (B, n_classes).
+    """
+    one_hot = sparse.csr_matrix(
+        (np.ones(len(y_index)), (np.arange(len(y_index)), y_index)),
+        shape=(len(y_index), n_classes),
+    )
+    weights = np.ones(len(y_index)) if weights is None else weights
+    if replicate_weights is not None:
+        weights = replicate_weights * weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((weights * values) @ one_hot) / (weights @ one_hot)
+
+
+def poisson_bootstrap(values, y_index, n_classes, n_bootstrap, rng, weights=None, batch=100):
+    """Bootstrap replicates of per-class weighted means (Poisson resampling).
+
+    Each sample gets an independent Poisson(1) weight per replicate, the
+    standard large-sample bootstrap, vectorised over replicates and classes.
+
+    Returns
+    -------
+    ndarray of shape (n_bootstrap, n_classes)
+    """
+    replicates = []
+    for start in range(0, n_bootstrap, batch):
+        size = min(batch, n_bootstrap - start)
+        draws = rng.poisson(1.0, size=(size, len(values))).astype(float)
+        replicates.append(class_means(values, y_index, n_classes, weights, draws))
+    return np.vstack(replicates)
+
+
+@dataclass
+class Selection:
+    """Choices and gains from `select` (indices refer to the grid of values)."""
+
+    best_global: int
+    per_class: np.ndarray  # (K,) chosen value index per class, on all folds
+    class_metric: np.ndarray  # (n_values, K) mean over folds, in the metric's units
+    global_metric: np.ndarray  # (n_values,) mean over folds
+    oracle_loss: np.ndarray  # (K,) >= 0: what the global choice costs each class
+    honest_gain: np.ndarray  # (K,) cross-fitted gain of the per-class choice (> 0: better)
+    honest_low: np.ndarray
+    honest_high: np.ndarray
+    total_replicates: np.ndarray  # (n_bootstrap,) mean over classes of the gain
+    support: np.ndarray  # (K,) out-of-fold weight per class
+
+
+def _fold_metrics(records, n_classes, metric, global_metric):
+    """Per-fold class metric (n_folds, n_values, K) and global metric (n_folds, n_values)."""
+    class_values, global_values = [], []
+    for record in records:
+        support, _, true_positive, nll = fold_counts(record, n_classes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            class_values.append(true_positive / support if metric == "recall" else nll / support)
+        global_values.append([s[global_metric] for s in record.global_scores])
+    return np.array(class_values), np.array(global_values, dtype=float)
+
+
+def _choose(class_values, global_values, folds, metric, global_metric):
+    """Global index and per-class indices chosen on `folds`."""
+    global_sign = GLOBAL_METRICS[global_metric]
+    mean_global = global_values[folds].mean(axis=0)
+    best_global = int(np.argmax(global_sign * mean_global))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a class absent from these folds
+        mean_class = np.nanmean(class_values[folds], axis=0)  # (values, K)
+    signed = CLASS_METRICS[metric] * mean_class
+    signed = np.where(np.isnan(signed), -np.inf, signed)
+    best = signed.max(axis=0)
+    tied = np.isclose(signed, best[None, :], rtol=1e-12, atol=1e-12)
+    distance = np.abs(np.arange(len(mean_global)) - best_global)[:, None]
+    per_class = np.argmin(np.where(tied, distance, np.inf), axis=0)
+    return best_global, per_class, mean_class, mean_global
+
+
+def select(
+    records,
+    n_classes,
+    *,
+    metric,
+    global_metric,
+    split=True,
+    n_bootstrap=1000,
+    confidence_level=0.95,
+    rng=None,
+):
+    """Global and per-class choices, oracle losses and cross-fitted gains.
+
+    Parameters
+    ----------
+    records : list of FoldRecords
+    n_classes : int
+    metric : {"recall", "deviance"}
+    global_metric : str
+        A key of the records' global scores.
+    split : bool, default=True
+        Cross-fit the gains (choices on one half of the folds, scored on the
+        other); otherwise score the choices on the folds that made them.
+    n_bootstrap : int
+    confidence_level : float
+    rng : numpy Generator
+
+    Returns
+    -------
+    Selection
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    sign = CLASS_METRICS[metric]
+    class_values, global_values = _fold_metrics(records, n_classes, metric, global_metric)
+    folds = np.arange(len(records))
+    best_global, per_class, mean_class, mean_global = _choose(
+        class_values, global_values, folds, metric, global_metric
+    )
+    columns = np.arange(n_classes)
+    oracle_loss = sign * (mean_class[per_class, columns] - mean_class[best_global])
+
+    if split:
+        halves = (folds[0::2], folds[1::2])
+        choice = {}
+        for chosen_on, scored_on in ((halves[0], halves[1]), (halves[1], halves[0])):
+            g, pc, _, _ = _choose(class_values, global_values, chosen_on, metric, global_metric)
+            choice.update(dict.fromkeys(scored_on, (g, pc)))
+    else:
+        choice = dict.fromkeys(folds, (best_global, per_class))
+    differences, y_index, weights = [], [], []
+    for position, record in enumerate(records):
+        g, pc = choice[position]
+        rows = np.arange(len(record.y_index))
+        own = pc[record.y_index]
+        per_class_score = per_sample_score(
+            metric, record.predicted[own, rows], record.proba_of_true[own, rows], record.y_index
+        )
+        global_score = per_sample_score(
+            metric, record.predicted[g], record.proba_of_true[g], record.y_index
+        )
+        differences.append(sign * (per_class_score - global_score))
+        y_index.append(record.y_index)
+        weights.append(record.weights)
+    differences, y_index = np.concatenate(differences), np.concatenate(y_index)
+    weights = np.concatenate(weights)
+    honest_gain = class_means(differences, y_index, n_classes, weights)
+    replicates = poisson_bootstrap(differences, y_index, n_classes, n_bootstrap, rng, weights)
+    alpha = 1 - confidence_level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # classes without samples
+        low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
+        total_replicates = np.nanmean(replicates, axis=1)
+    return Selection(
+        best_global=best_global,
+        per_class=per_class,
+        class_metric=mean_class,
+        global_metric=mean_global,
+        oracle_loss=oracle_loss,
+        honest_gain=honest_gain,
+        honest_low=low,
+        honest_high=high,
+        total_replicates=total_replicates,
+        support=np.bincount(y_index, weights=weights, minlength=n_classes),
+    )

@@ -1,0 +1,186 @@
+"""ClassWiseHeatmapDisplay: classes x strength, each class's optimum marked."""
+
+import numpy as np
+
+from ..model_selection._validation_curve import CLASS_METRICS
+from ._base import import_pyplot, study_of, tick_labels
+
+__all__ = ["ClassWiseHeatmapDisplay"]
+
+
+class ClassWiseHeatmapDisplay:
+    """Heat map of a per-class metric along the swept parameter.
+
+    Each row is a class, its metric along the parameter normalised to [0, 1]
+    (1 = the class's best value); each class's optimum is marked with a dot
+    and the best global value with a vertical line. Rows are sorted by the
+    class's optimum, so the spread of optima reads as a diagonal; with many
+    classes (250 and more) rows are thin and unlabelled.
+
+    Create it with `from_results` (a fitted ClassWiseStudy) or
+    `from_estimator` (runs the study), as scikit-learn's Display objects.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_classes, n_values)
+        Normalised metric, rows in display order.
+    classes : ndarray of shape (n_classes,)
+        Class labels in display order.
+    param_values : list
+    best_index : ndarray of shape (n_classes,)
+        Column of each class's optimum.
+    global_index : int
+        Column of the best global value.
+    metric : str
+    param_name : str
+
+    Attributes
+    ----------
+    ax_, figure_, image_ : matplotlib objects, after `plot`.
+    """
+
+    def __init__(
+        self, values, classes, param_values, best_index, global_index, metric, param_name
+    ):
+        self.values = values
+        self.classes = classes
+        self.param_values = param_values
+        self.best_index = best_index
+        self.global_index = global_index
+        self.metric = metric
+        self.param_name = param_name
+
+    @classmethod
+    def from_results(cls, study, *, metric=None, ax=None, **plot_kwargs):
+        """Build and plot from a fitted ClassWiseStudy.
+
+        Parameters
+        ----------
+        study : ClassWiseStudy
+            Fitted.
+        metric : str, default=None
+            Per-class metric of the curve to show; by default the study's.
+        ax : matplotlib Axes, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        ClassWiseHeatmapDisplay
+        """
+        study = study_of(study)
+        metric = metric or study.metric
+        if metric not in CLASS_METRICS:
+            raise ValueError(f"metric must be one of {list(CLASS_METRICS)}; got {metric!r}.")
+        curve = study.curve_
+        table = (
+            curve[curve.metric == metric]
+            .groupby(["class", "value_index"])["value"]
+            .mean()
+            .unstack("value_index")
+            .reindex(index=list(study.classes_), columns=range(len(study.param_values_)))
+            .to_numpy(dtype=float)
+        )
+        sign = CLASS_METRICS[metric]
+        scaled = sign * table
+        low = np.nanmin(scaled, axis=1, keepdims=True)
+        high = np.nanmax(scaled, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            normalised = np.where(high > low, (scaled - low) / (high - low), 1.0)
+        best = np.asarray(study.best_per_class_index_)
+        order = np.lexsort((-np.nan_to_num(normalised[np.arange(len(best)), best]), best))
+        display = cls(
+            normalised[order],
+            np.asarray(study.classes_)[order],
+            list(study.param_values_),
+            best[order],
+            int(study.best_global_index_),
+            metric,
+            study.param_name,
+        )
+        return display.plot(ax=ax, **plot_kwargs)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        param_name="C",
+        param_range=None,
+        cv=5,
+        metric="recall",
+        ax=None,
+        study_kwargs=None,
+        **plot_kwargs,
+    ):
+        """Run a ClassWiseStudy of `estimator` on (X, y), then plot.
+
+        Returns
+        -------
+        ClassWiseHeatmapDisplay
+        """
+        from ..model_selection import ClassWiseStudy
+
+        study = ClassWiseStudy(
+            estimator,
+            param_name=param_name,
+            param_range=param_range,
+            cv=cv,
+            metric=metric,
+            **(study_kwargs or {}),
+        ).fit(X, y)
+        return cls.from_results(study, ax=ax, **plot_kwargs)
+
+    def plot(self, ax=None, *, cmap="viridis", max_labels=60):
+        """Draw the heat map.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        cmap : str, default="viridis"
+        max_labels : int, default=60
+            Class labels are written when there are at most this many classes.
+
+        Returns
+        -------
+        self
+        """
+        plt = import_pyplot()
+        if ax is None:
+            n_classes = len(self.classes)
+            _, ax = plt.subplots(figsize=(7, min(12, 2 + 0.18 * min(n_classes, 60))))
+        n_classes, n_values = self.values.shape
+        self.image_ = ax.imshow(
+            self.values, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest"
+        )
+        rows = np.arange(n_classes)
+        ax.scatter(
+            self.best_index,
+            rows,
+            s=max(2, 200 / max(n_classes, 1)),
+            c="red",
+            marker="o",
+            label="class optimum",
+            zorder=3,
+        )
+        ax.axvline(
+            self.global_index, color="white", linestyle="--", linewidth=1.5, label="global optimum"
+        )
+        step = max(1, n_values // 10)
+        ax.set_xticks(np.arange(0, n_values, step))
+        ax.set_xticklabels(tick_labels(self.param_values[::step]), rotation=45)
+        if n_classes <= max_labels:
+            ax.set_yticks(rows)
+            ax.set_yticklabels([str(c) for c in self.classes], fontsize=7)
+        else:
+            ax.set_yticks([])
+        ax.set_xlabel(self.param_name)
+        ax.set_ylabel(f"class ({n_classes}, sorted by optimum)")
+        ax.set_title(f"{self.metric} per class, normalised (1 = the class's best)")
+        ax.figure.colorbar(self.image_, ax=ax, fraction=0.04)
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.6)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

@@ -1,0 +1,189 @@
+"""ClassWiseRegularizationCV: global = LogisticRegressionCV, hypergradients, agreement."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+
+from sklearn_classreg import ClassWiseRegularizationCV as CV
+from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
+from sklearn_classreg._solvers import NewtonCG
+from sklearn_classreg.datasets import make_frozen_features
+from sklearn_classreg.linear_model._hypergradient import FoldProblem, hypergradient
+
+
+def solve_exactly(problem):
+    """Solve the fold's training problem to the last digits (Newton, tol 1e-13)."""
+    result = NewtonCG(tol=1e-13, max_iter=200).solve(problem.train, problem.x)
+    assert result.success, result.message
+    problem.x = result.x
+
+
+def data(seed=0, n=600, n_classes=4, **kwargs):
+    return make_frozen_features(n, 10, n_classes, class_sep=0.4, random_state=seed, **kwargs)
+
+
+@pytest.mark.parametrize("scoring, sk_scoring", [(None, "neg_log_loss"), ("accuracy", "accuracy")])
+def test_global_strategy_matches_logistic_regression_cv(scoring, sk_scoring):
+    X, y = data()
+    X = X.astype(np.float64)
+    Cs = np.logspace(-3, 2, 8)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))
+    ours = CV(Cs=Cs, cv=folds, scoring=scoring, strategy="global", tol=1e-10, max_iter=5000)
+    ours.fit(X, y)
+    theirs = LogisticRegressionCV(
+        Cs=Cs, cv=folds, scoring=sk_scoring, tol=1e-10, max_iter=5000, solver="newton-cholesky"
+    ).fit(X, y)
+    assert ours.C_global_ == pytest.approx(theirs.C_[0])
+    np.testing.assert_allclose(ours.C_, np.full(4, theirs.C_[0]))
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6)
+    sk_scores = theirs.scores_[theirs.classes_[0]]  # (n_folds, n_Cs)
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], sk_scores.mean(axis=0), atol=1e-7
+    )
+
+
+def _fold_problem(X, y, C, train, test):
+    model = Model(C=C, tol=1e-12, max_iter=10_000)
+    classes = np.unique(y)
+    train_problem = model._validate_problem(X[train], y[train], None)
+    validation_model = Model(C=np.inf)
+    validation_problem = validation_model._validate_problem(X[test], y[test], None)
+    objective = model._make_objective(train_problem, np.broadcast_to(C, len(classes)).copy())
+    validation = validation_model._make_objective(
+        validation_problem, np.full(len(classes), np.inf)
+    )
+    return FoldProblem(objective, validation, objective.zeros())
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_hypergradient_matches_finite_differences(n_classes):
+    X, y = data(1, n=400, n_classes=n_classes)
+    X = X.astype(np.float64)
+    train, test = np.arange(300), np.arange(300, 400)
+    C = np.geomspace(0.05, 2.0, n_classes)
+    problem = _fold_problem(X, y, C if n_classes > 2 else 0.3, train, test)
+    n_outputs = problem.train.n_outputs
+    theta = np.log(C[:n_outputs]) if n_classes > 2 else np.log([0.3])
+
+    def validation_loss(theta):
+        problem.train.set_C(np.exp(theta))
+        solve_exactly(problem)
+        return problem.validation.loss(problem.x)
+
+    validation_loss(theta)
+    _, gradient, n_products = hypergradient(problem, cg_tol=1e-12, cg_max_iter=2000)
+    assert n_products > 0
+    h = 1e-4
+    for k in range(n_outputs):
+        step = np.zeros(n_outputs)
+        step[k] = h
+        finite = (validation_loss(theta + step) - validation_loss(theta - step)) / (2 * h)
+        assert gradient[k] == pytest.approx(finite, rel=1e-4, abs=1e-9)
+
+
+def test_strategies_agree_when_classes_are_alike():
+    """Classes equal up to a symmetry: the answer is known, one C for all.
+
+    Class k is one cloud (mean on the first axis) with its coordinates rolled
+    by k, and every fold holds the same base points of every class: rolling
+    the coordinates and the classes together maps the data and the folds onto
+    themselves, so every class has the same curve and the same best C.
+    """
+    rng = np.random.default_rng(0)
+    n_base, K = 120, 3
+    base = rng.standard_normal((n_base, K)) + np.array([1.2, 0.0, 0.0])
+    X = np.vstack([np.roll(base, k, axis=1) for k in range(K)])
+    y = np.repeat(np.arange(K), n_base)
+    fold_of_base = np.arange(n_base) % 3
+    folds = []
+    for fold in range(3):
+        test = np.concatenate(
+            [np.flatnonzero(fold_of_base == fold) + k * n_base for k in range(K)]
+        )
+        folds.append((np.setdiff1d(np.arange(len(y)), test), test))
+    Cs = np.logspace(-3, 1, 9)
+    kwargs = dict(Cs=Cs, cv=folds, tol=1e-9, max_iter=2000, random_state=0)
+    fits = {
+        s: CV(strategy=s, **kwargs).fit(X, y) for s in ("global", "per_class", "hypergradient")
+    }
+    global_C = fits["global"].C_global_
+    np.testing.assert_allclose(fits["per_class"].C_, global_C)
+    np.testing.assert_allclose(fits["per_class"].class_results_.gain, 0.0, atol=1e-12)
+    hyper = fits["hypergradient"].C_
+    np.testing.assert_allclose(hyper, hyper[0], rtol=1e-3)  # the symmetry is kept
+    history = fits["hypergradient"].hypergradient_history_
+    accepted = [h["loss"] for h in history if h["accepted"]]
+    assert not accepted or accepted[-1] <= history[0]["loss"] + 1e-12
+
+
+def test_per_class_strategy_moves_classes_with_strong_evidence():
+    """Unequal classes (sizes and separations): some leave the global C, all with evidence."""
+    X, y = make_frozen_features(
+        3000, 16, 5, class_sep=[0.1, 0.2, 0.5, 1.0, 2.0], weights=[10, 5, 2, 1, 1], random_state=0
+    )
+    model = CV(Cs=np.logspace(-4, 2, 13), cv=4, random_state=0, max_iter=500).fit(X, y)
+    results = model.class_results_
+    moved = results.C != model.C_global_
+    assert (results.gain_low[moved] > 0).all()
+    assert (results.C[~moved] == model.C_global_).all()
+    np.testing.assert_array_equal(model.C_, results.C.to_numpy())
+
+
+def test_refit_false_and_cv_results_are_dataframe_ready():
+    import pandas as pd
+
+    X, y = data(2)
+    model = CV(Cs=4, cv=3, refit=False, strategy="global").fit(X, y)
+    assert not hasattr(model, "coef_") and model.C_.shape == (4,)
+    frame = pd.DataFrame(model.cv_results_)
+    assert list(frame.columns[:3]) == ["param_C", "mean_test_score", "std_test_score"]
+    assert frame.rank_test_score.min() == 1
+    assert frame.param_C[frame.rank_test_score.idxmin()] == model.C_global_
+
+
+def test_sample_weight_and_custom_scorer():
+    from sklearn_classreg.metrics import worst_class_accuracy_scorer
+
+    X, y = data(3)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    model = CV(
+        Cs=[0.01, 0.1, 1.0], cv=3, scoring=worst_class_accuracy_scorer, strategy="global"
+    ).fit(X, y, sample_weight=weights)
+    assert model.C_global_ in (0.01, 0.1, 1.0)
+    assert np.isfinite(model.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("strategy", ["per_class", "hypergradient"])
+def test_binary_problems_reduce_to_one_C(strategy):
+    X, y = data(4, n_classes=2)
+    model = CV(Cs=[0.01, 1.0], cv=3, strategy=strategy, max_outer_iter=3).fit(X, y)
+    assert model.C_[0] == model.C_[1] and model.coef_.shape == (1, 10)
+    if strategy == "per_class":
+        assert model.C_[0] == model.C_global_
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(Cs=[1.0, -1.0]), "Cs must be positive"),
+        (dict(Cs=[]), "non-empty"),
+        (dict(strategy="bayes"), "'strategy' parameter"),
+        (dict(scoring="f1"), "'scoring' parameter"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(kwargs, message):
+    X, y = data()
+    with pytest.raises(ValueError, match=message):
+        CV(cv=2, **kwargs).fit(X, y)
+
+
+def test_convergence_warnings_pass_through():
+    X, y = data(5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CV(Cs=[1e3], cv=2, strategy="global", max_iter=1, tol=1e-12).fit(X, y)
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)

@@ -1,0 +1,97 @@
+"""The study's Displays draw what they claim, and import matplotlib only to plot."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model  # noqa: E402
+from sklearn_classreg.datasets import make_frozen_features  # noqa: E402
+from sklearn_classreg.model_selection import ClassWiseStudy  # noqa: E402
+from sklearn_classreg.plotting import (  # noqa: E402
+    ClassWiseHeatmapDisplay,
+    GlobalChoiceLossDisplay,
+    OptimumHistogramDisplay,
+)
+
+
+@pytest.fixture(scope="module")
+def study():
+    X, y = make_frozen_features(600, 12, 6, class_sep=np.linspace(0.2, 1.2, 6), random_state=0)
+    return ClassWiseStudy(
+        Model(max_iter=1000),
+        param_range=list(np.logspace(-3, 1, 5)),
+        cv=3,
+        n_bootstrap=50,
+        random_state=0,
+    ).fit(X[:450], y[:450], X_test=X[450:], y_test=y[450:])
+
+
+def test_heatmap_rows_are_sorted_by_optimum(study):
+    display = ClassWiseHeatmapDisplay.from_results(study)
+    assert display.values.shape == (6, 5)
+    assert np.all(np.diff(display.best_index) >= 0)
+    assert np.nanmax(display.values) == 1.0 and np.nanmin(display.values) >= 0.0
+    best_rows = display.values[np.arange(6), display.best_index]
+    np.testing.assert_allclose(best_rows, 1.0)
+    assert display.ax_.get_xlabel() == "C" and len(display.ax_.get_yticks()) == 6
+    plt.close("all")
+
+
+def test_heatmap_stays_readable_with_250_classes():
+    X, y = make_frozen_features(2500, 16, 250, random_state=0)
+    study = ClassWiseStudy(
+        Model(max_iter=300), param_range=[0.01, 1.0], cv=2, n_bootstrap=20, random_state=0
+    ).fit(X, y)
+    display = ClassWiseHeatmapDisplay.from_results(study)
+    assert display.values.shape == (250, 2) and len(display.ax_.get_yticks()) == 0
+    plt.close("all")
+
+
+def test_histogram_and_loss_displays(study):
+    histogram = OptimumHistogramDisplay.from_results(study)
+    assert histogram.log_scale and len(histogram.optima) == 6
+    for kind in ("oracle", "honest", "realised"):
+        bars = GlobalChoiceLossDisplay.from_results(study, kind=kind)
+        assert np.all(np.diff(bars.values) <= 0)
+        assert len(bars.ax_.patches) == 6
+    _, ax = plt.subplots()
+    assert GlobalChoiceLossDisplay.from_results(study, ax=ax).ax_ is ax
+    plt.close("all")
+
+
+def test_from_estimator_runs_the_study():
+    X, y = make_frozen_features(300, 8, 3, random_state=1)
+    display = OptimumHistogramDisplay.from_estimator(
+        Model(max_iter=500),
+        X,
+        y,
+        param_range=[0.1, 1.0],
+        cv=2,
+        study_kwargs=dict(n_bootstrap=20, random_state=0),
+    )
+    assert len(display.optima) == 3
+    plt.close("all")
+
+
+def test_errors_name_the_fix(study):
+    with pytest.raises(TypeError, match="fitted ClassWiseStudy"):
+        OptimumHistogramDisplay.from_results(ClassWiseStudy())
+    unrealised = ClassWiseStudy(param_range=[0.1, 1.0], cv=2, n_bootstrap=10)
+    X, y = make_frozen_features(200, 8, 3, random_state=2)
+    unrealised.fit(X, y)
+    with pytest.raises(ValueError, match="X_test and y_test"):
+        GlobalChoiceLossDisplay.from_results(unrealised, kind="realised")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        ClassWiseHeatmapDisplay.from_results(study, metric="f1")
+
+
+def test_importing_plotting_does_not_import_matplotlib():
+    code = "import sys, sklearn_classreg.plotting; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
