@@ -57,11 +57,12 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def timed(device, function, *args, **kwargs):
-    synchronize(device)
+def timed(on_device, function, *args, **kwargs):
+    """(value, seconds) of function(*args, **kwargs), synchronising `on_device`."""
+    synchronize(on_device)
     start = time.perf_counter()
     value = function(*args, **kwargs)
-    synchronize(device)
+    synchronize(on_device)
     return value, time.perf_counter() - start
 
 
@@ -129,8 +130,12 @@ def fit_ours(X, y, C, tol):
 def fit_torch_lbfgs(X, y, C, tol, W0=None, b0=None):
     n, d = X.shape
     K = int(y.max()) + 1
-    W = (torch.zeros(K, d, device=X.device) if W0 is None else W0.clone()).requires_grad_()
-    b = (torch.zeros(K, device=X.device) if b0 is None else b0.clone()).requires_grad_()
+    W = (
+        torch.zeros(K, d, device=X.device, dtype=X.dtype) if W0 is None else W0.clone()
+    ).requires_grad_()
+    b = (
+        torch.zeros(K, device=X.device, dtype=X.dtype) if b0 is None else b0.clone()
+    ).requires_grad_()
     optimizer = torch.optim.LBFGS(
         [W, b],
         lr=1,
@@ -219,14 +224,23 @@ def per_evaluation(size, X, y, C, repeats):
 
 
 def full_fits(size, X, y, C, tol, repeats):
+    """Each method to the same objective: float32 at tol, tol/10, then float64 (as on CPU)."""
     referee = Referee(X, y, C)
+    attempts = [
+        (torch.float32, tol),
+        (torch.float32, tol / 10),
+        (torch.float64, tol),
+        (torch.float64, tol / 10),
+        (torch.float64, tol / 100),
+    ]
     rows = []
     for name, method in METHODS.items():
         chosen = None
-        for attempt_tol in (tol, tol / 10, tol / 100):
+        for dtype, attempt_tol in attempts:
+            data = X if dtype == X.dtype else X.to(dtype)
             try:
-                seconds, n_iter, W, b = method(X, y, C, attempt_tol)
-            except Exception as error:  # scikit-learn without array API support here
+                seconds, n_iter, W, b = method(data, y, C, attempt_tol)
+            except Exception as error:  # e.g. scikit-learn without array API support here
                 rows.append(
                     {
                         "section": "full fit",
@@ -237,14 +251,14 @@ def full_fits(size, X, y, C, tol, repeats):
                 )
                 break
             value = referee.value(W, b)
-            chosen = (attempt_tol, [(seconds, n_iter, value)])
+            chosen = (data, attempt_tol, [(seconds, n_iter, value)])
             if referee.gap(value) <= GAP:
                 break
         if chosen is None:
             continue
-        attempt_tol, runs = chosen
+        data, attempt_tol, runs = chosen
         for _ in range(repeats - 1):
-            seconds, n_iter, W, b = method(X, y, C, attempt_tol)
+            seconds, n_iter, W, b = method(data, y, C, attempt_tol)
             runs.append((seconds, n_iter, referee.value(W, b)))
         for repeat, (seconds, n_iter, value) in enumerate(runs):
             rows.append(
@@ -256,6 +270,7 @@ def full_fits(size, X, y, C, tol, repeats):
                     "seconds": seconds,
                     "n_iter": n_iter,
                     "tol": attempt_tol,
+                    "dtype": str(data.dtype).replace("torch.", ""),
                     "objective": value,
                 }
             )
@@ -346,6 +361,9 @@ def main(argv=None):
         timed_rows = [r for r in group if "seconds" in r]
         if timed_rows:
             entry["median s"] = f"{np.median([r['seconds'] for r in timed_rows]):.4g}"
+            dtypes = {r["dtype"] for r in timed_rows if "dtype" in r}
+            if dtypes:
+                entry["dtype"] = ", ".join(sorted(dtypes))
             for column in ("ratio to floor", "n_iter", "tol", "gap"):
                 values = [r[column] for r in timed_rows if column in r]
                 if values:

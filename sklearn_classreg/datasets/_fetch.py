@@ -57,7 +57,8 @@ def fetch(remote, data_home=None, *, folders=(), download=False):
         See `get_data_home`; the file may also sit in a sub-folder of it
         named after the dataset.
     folders : sequence of path-like
-        Other folders to look in first (e.g. where a system package puts it).
+        Other folders to look in after `data_home` (e.g. where a system
+        package puts the file).
     download : bool, default=False
         Download the file when it is not found (checked against its SHA-256).
 
@@ -66,9 +67,9 @@ def fetch(remote, data_home=None, *, folders=(), download=False):
     pathlib.Path
     """
     home = get_data_home(data_home)
-    candidates = [Path(folder) / remote.filename for folder in folders]
-    candidates += [home / remote.filename]
+    candidates = [home / remote.filename]
     candidates += sorted(home.glob(f"*/{remote.filename}"))
+    candidates += [Path(folder) / remote.filename for folder in folders]
     for candidate in candidates:
         if candidate.is_file():
             return candidate

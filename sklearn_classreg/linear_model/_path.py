@@ -156,15 +156,15 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
             if objective is None:
                 objective = template._make_objective(problem, grid[index])
                 x = objective.zeros()
-                coefs = np.empty(
-                    (n_points, objective.n_outputs, objective.n_features), objective.dtype
-                )
-                intercepts = np.zeros((n_points, objective.n_outputs), objective.dtype)
             else:
                 objective.set_C(_C_per_output(grid[index], classes))
             result = template._solve(objective, x)
             x = result.x
-            coef, intercept = objective.unpack(objective.canonical(x))
+            # NumPy whatever the backend
+            coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
+            if coefs is None:
+                coefs = np.empty((n_points, *coef.shape), coef.dtype)
+                intercepts = np.zeros((n_points, coef.shape[0]), coef.dtype)
             coefs[index] = coef
             if intercept is not None:
                 intercepts[index] = intercept
