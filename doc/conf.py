@@ -1,29 +1,41 @@
-"""Sphinx configuration: pydata theme, numpydoc, sphinx-gallery."""
+"""Sphinx configuration: pydata theme, numpydoc, sphinx-gallery, MyST for benchmark tables."""
+
+import os
 
 import sklearn_classreg
 
 project = "sklearn_classreg"
 author = "sklearn_classreg developers"
+copyright = "2026, sklearn_classreg developers"
 release = version = sklearn_classreg.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
 ]
+# No intersphinx: the build must work offline.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.md"]
 autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
 html_theme = "pydata_sphinx_theme"
-exclude_patterns = ["_build"]
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "sklearn": ("https://scikit-learn.org/stable", None),
-}
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+html_title = f"sklearn_classreg {version}"
+
+FAST = os.environ.get("SKLEARN_CLASSREG_FAST", "1") != "0"
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",  # gpu_backend.py is shown, not run
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "reference_url": {"sklearn_classreg": None},
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
 }

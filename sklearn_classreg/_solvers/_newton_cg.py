@@ -23,7 +23,7 @@ from ._vector import dot, norm
 __all__ = ["NewtonCG", "conjugate_gradient"]
 
 
-def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None):
+def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None, x0=None):
     """Approximately solve ``H p = -gradient`` by (preconditioned) conjugate gradient.
 
     Stops when the residual norm is at most ``rtol * ||gradient||``, after
@@ -40,6 +40,8 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None):
     max_iter : int
     precondition : callable, default=None
         An approximate inverse of H (symmetric positive definite).
+    x0 : array, default=None
+        A starting point (e.g. the solution of a nearby system); zero by default.
 
     Returns
     -------
@@ -47,8 +49,12 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None):
     n_products : int
         Hessian-vector products used.
     """
-    p = gradient * 0.0
-    residual = -gradient
+    if x0 is None:
+        p = gradient * 0.0
+        residual = -gradient
+    else:
+        p = x0 * 1.0
+        residual = -gradient - hessp(p)
     z = residual if precondition is None else precondition(residual)
     conjugate = z * 1.0
     rz = dot(residual, z)

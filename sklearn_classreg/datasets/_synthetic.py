@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["make_frozen_features"]
+__all__ = ["make_class_blocks", "make_frozen_features"]
 
 
 @validate_params(
@@ -103,4 +103,78 @@ def make_frozen_features(
     X = latent @ mixing
     X += noise * rng.standard_normal(X.shape)
     np.maximum(X, 0.0, out=X)
+    return X.astype(dtype, copy=False), y
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "widths": [tuple],
+        "signals": [tuple],
+        "imbalance": [Interval(Real, 1, None, closed="left")],
+        "dtype": "no_validation",
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_class_blocks(
+    n_samples=3000,
+    n_classes=10,
+    *,
+    widths=(4, 200),
+    signals=(3.0, 0.4),
+    imbalance=6.0,
+    dtype=np.float32,
+    random_state=None,
+):
+    """A problem whose classes need very different L2 strengths.
+
+    Each class has its own block of Gaussian features; its samples are shifted
+    along one direction of that block. Block widths, shift sizes and class
+    sizes are spread geometrically over the classes (and shuffled
+    independently), so that a class with a wide block, a weak signal and few
+    samples needs strong regularization while a narrow, strong, large one needs
+    little: their best C differ by orders of magnitude, which is what
+    per-class tuning is for.
+
+    Parameters
+    ----------
+    n_samples : int, default=3000
+        About this many (each class gets at least 5).
+    n_classes : int, default=10
+    widths : (int, int), default=(4, 200)
+        Smallest and largest block width.
+    signals : (float, float), default=(3.0, 0.4)
+        Largest and smallest shift, in units of the noise.
+    imbalance : float, default=6.0
+        Ratio of the largest to the smallest class.
+    dtype : dtype, default=np.float32
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, sum of the widths)
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from sklearn_classreg.datasets import make_class_blocks
+    >>> X, y = make_class_blocks(500, 4, widths=(2, 20), random_state=0)
+    >>> X.shape[0] >= 500 - 4, len(set(y))
+    (True, 4)
+    """
+    rng = check_random_state(random_state)
+    width = np.geomspace(widths[0], widths[1], n_classes).round().astype(int)
+    width = width[rng.permutation(n_classes)]
+    signal = np.geomspace(signals[0], signals[1], n_classes)[rng.permutation(n_classes)]
+    size = np.geomspace(1.0, imbalance, n_classes)[rng.permutation(n_classes)]
+    counts = np.maximum(5, (size / size.sum() * n_samples).astype(int))
+    y = rng.permutation(np.repeat(np.arange(n_classes), counts))
+    offsets = np.concatenate([[0], np.cumsum(width)])
+    X = rng.standard_normal((len(y), offsets[-1]))
+    for k in range(n_classes):
+        direction = rng.standard_normal(width[k])
+        direction /= np.linalg.norm(direction)
+        X[y == k, offsets[k] : offsets[k + 1]] += signal[k] * direction
     return X.astype(dtype, copy=False), y

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._utils._validation import check_label_types
 from ..linear_model import ClassWiseRegularizedLogisticRegression
 
 __all__ = ["AmbiguousClassLDA", "find_ambiguous_classes", "weight_lda_angle"]
@@ -187,6 +188,7 @@ class AmbiguousClassLDA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self
         """
         self._validate_params()
+        check_label_types(y)
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.all_classes_ = np.unique(y)

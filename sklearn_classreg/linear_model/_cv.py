@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from tqdm.auto import tqdm
 
 from .._objective._penalty import check_C
+from .._utils._validation import check_label_types
 from ._hypergradient import FoldProblem, optimise_log_C
 from ._logistic import (
     ClassWiseRegularizedLogisticRegression,
@@ -234,9 +235,16 @@ backend, device
         -------
         self
         """
+        check_label_types(y)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True, allow_all_zero_weights=True
+            )
+            if not np.sum(sample_weight, dtype=np.float64) > 0:
+                raise ValueError(
+                    "sample_weight sums to zero: at least one sample needs a positive weight."
+                )
         grid = self._grid()
         global_metric, class_metric = (
             ("score", "recall") if callable(self.scoring) else _SCORINGS[self.scoring]

@@ -33,13 +33,15 @@ class FoldProblem:
     x: object = None
     n_iter: int = 0
     history: list = field(default_factory=list)
+    v: object = None  # last solution of H v = grad L: the next solve starts there
 
 
 def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
     """Validation loss and its gradient in log C (one entry per output) at problem.x.
 
     `problem.x` must solve the training objective (to the precision the
-    hypergradient needs).
+    hypergradient needs). The conjugate gradient starts from the previous
+    solution `problem.v` (and stores the new one there).
 
     Returns
     -------
@@ -58,7 +60,9 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
         rtol=cg_tol,
         max_iter=cg_max_iter,
         precondition=getattr(train, "precondition", None),
+        x0=problem.v,
     )
+    problem.v = v
     V, _ = train.unpack(v)
     W, _ = train.unpack(problem.x)
     inner = train.to_numpy((V * W).sum(axis=1)).astype(np.float64)
@@ -74,13 +78,28 @@ def _solve(problem, tol, max_iter):
 
 
 def optimise_log_C(
-    problems, theta, *, bounds, tol, max_iter, max_outer_iter=30, initial_step=None, callback=None
+    problems,
+    theta,
+    *,
+    bounds,
+    tol,
+    max_iter,
+    max_outer_iter=30,
+    initial_step=None,
+    callback=None,
+    cg_tol=1e-3,
+    cg_max_iter=50,
+    patience=3,
+    min_improvement=1e-5,
 ):
     """Minimise the summed validation deviance of `problems` over theta = log C.
 
     Adaptive gradient descent: a step that raises the loss is undone and the
     step halved; an accepted one lengthens the next by 1.2. The inner
-    tolerance decreases from 1e-3 (or `tol` if larger) to `tol`.
+    tolerance decreases from 1e-3 (or `tol` if larger) to `tol`. The
+    hypergradients need moderate precision only: each conjugate-gradient
+    solve stops at a relative residual of `cg_tol` (at most `cg_max_iter`
+    products) and starts from the fold's previous solution.
 
     Parameters
     ----------
@@ -97,6 +116,12 @@ def optimise_log_C(
         First step in theta; by default one that moves the largest entry by 0.5.
     callback : callable, default=None
         Called with a dict after every outer iteration.
+    cg_tol, cg_max_iter : float, int
+        Precision and budget of each conjugate-gradient solve.
+    patience : int, default=3
+        Stop after this many outer iterations without a relative improvement
+        of the best loss larger than `min_improvement`.
+    min_improvement : float, default=1e-5
 
     Returns
     -------
@@ -113,7 +138,7 @@ def optimise_log_C(
         for problem in problems:
             problem.train.set_C(np.exp(theta))
             _solve(problem, inner_tol, max_iter)
-            loss, grad, _ = hypergradient(problem, cg_tol=max(inner_tol, 1e-10))
+            loss, grad, _ = hypergradient(problem, cg_tol=cg_tol, cg_max_iter=cg_max_iter)
             total += loss / len(problems)
             gradient += grad / len(problems)
         return total, gradient
@@ -124,20 +149,22 @@ def optimise_log_C(
     step = initial_step
     if step is None:
         step = 0.5 / max(np.abs(gradient).max(), 1e-12)
+    stalled = 0
     for iteration in range(1, max_outer_iter + 1):
-        saved = [problem.x for problem in problems]
+        saved = [(problem.x, problem.v) for problem in problems]
         candidate = np.clip(theta - step * gradient, *bounds)
         inner_tol = max(tol, 1e-3 * 0.5**iteration)
         new_loss, new_gradient = evaluate(candidate, inner_tol)
         accepted = new_loss <= loss + 1e-12 * abs(loss)
+        previous_best = best[0]
         if accepted:
             theta, loss, gradient = candidate, new_loss, new_gradient
             step *= 1.2
             if loss < best[0]:
                 best = (loss, theta.copy())
         else:
-            for problem, x in zip(problems, saved, strict=True):
-                problem.x = x
+            for problem, (x, v) in zip(problems, saved, strict=True):
+                problem.x, problem.v = x, v
             step *= 0.5
         record = {
             "iteration": iteration,
@@ -149,6 +176,8 @@ def optimise_log_C(
         history.append(record)
         if callback is not None:
             callback(record)
-        if step * np.abs(gradient).max() < 1e-4:
+        improved = previous_best - best[0] > min_improvement * abs(previous_best)
+        stalled = 0 if improved else stalled + 1
+        if stalled >= patience or step * np.abs(gradient).max() < 1e-4:
             break
     return best[1], history

@@ -25,6 +25,7 @@ from .._objective._datafit import datafit_for
 from .._objective._logistic import LogisticObjective
 from .._objective._penalty import binary_C, check_C, check_label_smoothing
 from .._solvers import SOLVERS
+from .._utils._validation import check_label_types
 
 __all__ = ["ClassWiseRegularizedLogisticRegression"]
 
@@ -373,6 +374,7 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
             X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
             if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
                 X = np.ascontiguousarray(X)  # one copy, rather than one per product
+        check_label_types(y)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -382,6 +384,14 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
             )
         label_smoothing = check_label_smoothing(self.label_smoothing, classes)
         sample_weight = self._total_sample_weight(X, y, y_index, classes, sample_weight)
+        weightless = np.bincount(y_index, weights=sample_weight, minlength=len(classes)) == 0
+        if weightless.any():
+            warnings.warn(
+                f"The classes {classes[weightless].tolist()} have zero total sample weight "
+                "(sample_weight times class_weight): nothing pulls their intercepts up, which "
+                "have no finite optimum, and the model will not predict them.",
+                UserWarning,
+            )
         return _Problem(X, classes, y_index, sample_weight, label_smoothing)
 
     def _make_objective(self, problem, C):

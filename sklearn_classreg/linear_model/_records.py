@@ -14,9 +14,9 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
-from sklearn.utils.multiclass import check_classification_targets
 from tqdm.auto import tqdm
 
+from .._utils._validation import check_targets
 from ..metrics._classwise import global_scores
 from ._logistic import ClassWiseRegularizedLogisticRegression
 from ._path import regularization_path
@@ -187,11 +187,8 @@ def cross_validated_records(
             f"param_name={param_name!r} is not a parameter of {type(estimator).__name__}; "
             f"it has: {', '.join(sorted(estimator.get_params()))}."
         )
-    y = np.asarray(y)
-    check_classification_targets(y)
+    y = check_targets(X, y)
     classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError("y contains only one class: there is nothing to classify.")
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if sample_weight.shape != y.shape:

@@ -77,7 +77,8 @@ def per_sample_score(metric, predicted, proba_of_true, y_index):
     """The per-sample quantity whose class mean is `metric` (correct, or -log p)."""
     if metric == "recall":
         return (predicted == y_index).astype(float)
-    return -np.log(np.maximum(proba_of_true, 1e-300))
+    # in float64: 1e-300 would round to 0 in float32 (a float32 model's probabilities)
+    return -np.log(np.maximum(np.asarray(proba_of_true, dtype=np.float64), 1e-300))
 
 
 def class_means(values, y_index, n_classes, weights=None, replicate_weights=None):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..model_selection._validation_curve import CLASS_METRICS
-from ._base import import_pyplot, study_of, tick_labels
+from ._base import import_pyplot, parameter_label, study_of, tick_labels
 
 __all__ = ["ClassWiseHeatmapDisplay"]
 
@@ -96,7 +96,7 @@ class ClassWiseHeatmapDisplay:
             best[order],
             int(study.best_global_index_),
             metric,
-            study.param_name,
+            parameter_label(study.param_name),
         )
         return display.plot(ax=ax, **plot_kwargs)
 
@@ -181,6 +181,8 @@ class ClassWiseHeatmapDisplay:
         ax.set_ylabel(f"class ({n_classes}, sorted by optimum)")
         ax.set_title(f"{self.metric} per class, normalised (1 = the class's best)")
         ax.figure.colorbar(self.image_, ax=ax, fraction=0.04)
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.6)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False
+        )
         self.ax_, self.figure_ = ax, ax.figure
         return self

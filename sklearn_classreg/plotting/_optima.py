@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import import_pyplot, log10_or_raw, study_of
+from ._base import import_pyplot, log10_or_raw, parameter_label, study_of
 
 __all__ = ["OptimumHistogramDisplay"]
 
@@ -39,7 +39,13 @@ class OptimumHistogramDisplay:
         study = study_of(study)
         grid, log_scale = log10_or_raw(study.param_values_)
         optima = grid[np.asarray(study.best_per_class_index_)]
-        display = cls(optima, grid[study.best_global_index_], grid, study.param_name, log_scale)
+        display = cls(
+            optima,
+            grid[study.best_global_index_],
+            grid,
+            parameter_label(study.param_name),
+            log_scale,
+        )
         return display.plot(ax=ax, **plot_kwargs)
 
     @classmethod

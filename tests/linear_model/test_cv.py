@@ -187,3 +187,11 @@ def test_convergence_warnings_pass_through():
         warnings.simplefilter("always")
         CV(Cs=[1e3], cv=2, strategy="global", max_iter=1, tol=1e-12).fit(X, y)
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def test_per_sample_deviance_of_float32_probabilities_is_finite():
+    from sklearn_classreg.linear_model._selection import per_sample_score
+
+    proba = np.array([0.0, 1e-40, 0.5], dtype=np.float32)
+    scores = per_sample_score("deviance", None, proba, None)
+    assert np.all(np.isfinite(scores)) and scores[0] == pytest.approx(-np.log(1e-300))

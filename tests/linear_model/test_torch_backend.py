@@ -188,8 +188,9 @@ def test_regularization_path_on_torch_equals_numba(device):
     X, y = data(3)
     Cs = [0.01, 1.0, 100.0]
     numba = regularization_path(X, y, Cs, tol=1e-10, max_iter=5000)
-    torch_path = regularization_path(X, y, Cs, tol=1e-10, max_iter=5000, backend="torch",
-                                     device=device)
+    torch_path = regularization_path(
+        X, y, Cs, tol=1e-10, max_iter=5000, backend="torch", device=device
+    )
     assert isinstance(torch_path.coefs, np.ndarray)
     np.testing.assert_allclose(torch_path.coefs, numba.coefs, atol=1e-6)
     np.testing.assert_allclose(torch_path.objective, numba.objective, rtol=1e-10)

@@ -1,0 +1,323 @@
+"""The main job: ``python -m sklearn_classreg`` (or ``classreg``).
+
+By default it runs the whole class-wise study on the Omniglot sample bundled
+with the package: EfficientNet-Lite0 features (cached on disk), a held-out
+split, the cross-validated sweep of C, per-class optima, the oracle gap with
+honest intervals and the realised gain, and writes a report a person reads.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class UsageError(Exception):
+    """A bad argument or file: reported in one line, exit status 2."""
+
+
+def _grid(text):
+    """'1e-4:1e4:20' (log-spaced) or '0.01,0.1,1' -> array of positive floats."""
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            start, stop, num = float(start), float(stop), int(num)
+            if start <= 0 or stop <= 0 or num < 2:
+                raise ValueError
+            values = np.geomspace(start, stop, num)
+        else:
+            values = np.array([float(v) for v in text.split(",") if v.strip()])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give start:stop:count (log-spaced, positive) or a comma list"
+        ) from None
+    if len(values) == 0 or np.any(values <= 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: values of C must be positive")
+    return values
+
+
+def _fraction(text):
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must lie strictly between 0 and 1")
+    return value
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive integer")
+    return value
+
+
+def build_parser():
+    """The argument parser of the main job."""
+    parser = argparse.ArgumentParser(
+        prog="classreg",
+        description=(
+            "Class-wise regularization study: how the best L2 strength of a logistic-"
+            "regression probe differs between classes, what one global choice costs each "
+            "class, and what choosing per class wins on held-out data. Without --data: "
+            "Omniglot images bundled with the package (242 classes) through a frozen "
+            "EfficientNet-Lite0."
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help=(
+            "features and labels: .npz (arrays X and y, or features and labels), .csv or "
+            ".parquet (a label column, see --label-column), or a folder of images with one "
+            "sub-folder per class"
+        ),
+    )
+    parser.add_argument(
+        "--label-column",
+        default="label",
+        help="label column of a csv / parquet file (default: label)",
+    )
+    parser.add_argument(
+        "--Cs",
+        type=_grid,
+        default=_grid("1e-4:1e2:20"),
+        help="grid of C: start:stop:count (log-spaced) or a comma list (default 1e-4:1e2:20)",
+    )
+    parser.add_argument("--cv", type=_positive_int, default=5, help="folds (default 5)")
+    parser.add_argument(
+        "--metric",
+        choices=["recall", "deviance"],
+        default="recall",
+        help="per-class metric (default recall, i.e. class accuracy)",
+    )
+    parser.add_argument(
+        "--test-size",
+        type=_fraction,
+        default=0.25,
+        help="held-out share for the realised gain (default 0.25)",
+    )
+    parser.add_argument("--backend", choices=["numba", "torch"], default="numba")
+    parser.add_argument("--device", default=None, help="torch device for --backend torch")
+    parser.add_argument("--n-jobs", type=int, default=None, help="folds in parallel (joblib)")
+    parser.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=64,
+        help="images are resized to this size for the network (default 64)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="folder of the feature cache (default: the data home)",
+    )
+    parser.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="do not standardise the features before the classifier",
+    )
+    parser.add_argument("--n-bootstrap", type=_positive_int, default=1000)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("classreg-report"),
+        help="report folder (default ./classreg-report)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _load_table(path, label_column):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except ImportError as error:
+        raise UsageError(f"reading {path.name} needs pyarrow: pip install pyarrow") from error
+    except Exception as error:  # pandas raises many kinds on a malformed file
+        raise UsageError(f"could not read {path}: {error}") from error
+    if label_column not in frame:
+        raise UsageError(
+            f"{path.name} has no column {label_column!r} (columns: "
+            f"{', '.join(map(str, frame.columns[:10]))}...); pass --label-column"
+        )
+    y = frame.pop(label_column).to_numpy()
+    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if non_numeric:
+        raise UsageError(f"{path.name}: feature columns must be numbers; not {non_numeric[:5]}")
+    return frame.to_numpy(dtype=np.float32), y
+
+
+def _load_npz(path):
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as error:
+        raise UsageError(f"could not read {path} as .npz: {error}") from error
+    for features, labels in (("X", "y"), ("features", "labels")):
+        if features in data and labels in data:
+            return data[features], data[labels]
+    raise UsageError(
+        f"{path.name} needs arrays X and y (or features and labels); it has {sorted(data.files)}"
+    )
+
+
+def _load_image_folder(path, size):
+    try:
+        from PIL import Image
+    except ImportError as error:
+        raise UsageError(
+            "an image folder needs Pillow: pip install 'sklearn-classreg[vision]'"
+        ) from error
+    images, labels = [], []
+    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() in _IMAGE_SUFFIXES:
+                with Image.open(file) as image:
+                    rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+                    images.append(np.asarray(rgb, dtype=np.uint8))
+                labels.append(folder.name)
+    if not images:
+        raise UsageError(f"{path} holds no images in class sub-folders (one folder per class)")
+    return np.stack(images), np.array(labels)
+
+
+def load_data(args):
+    """(X, y, is_images, description) from the arguments."""
+    path = args.data
+    if path is None:
+        from .datasets import load_omniglot_sample
+
+        X, y = load_omniglot_sample()
+        return X, y, True, "Omniglot sample bundled with the package (32 px drawings)"
+    if not path.exists():
+        raise UsageError(f"--data {path}: no such file or folder")
+    if path.is_dir():
+        X, y = _load_image_folder(path, args.image_size)
+        return X, y, True, f"images from {path}"
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        X, y = _load_npz(path)
+    elif suffix in (".csv", ".parquet"):
+        X, y = _load_table(path, args.label_column)
+    else:
+        raise UsageError(f"--data {path}: use a .npz, .csv or .parquet file, or an image folder")
+    X = np.asarray(X)
+    if X.ndim in (3, 4):
+        return X, np.asarray(y), True, f"images from {path.name}"
+    if X.ndim != 2:
+        raise UsageError(f"{path.name}: X must be features (n x d) or images; got {X.shape}")
+    return X, np.asarray(y), False, f"features from {path.name}"
+
+
+def _features(X, args, verbose):
+    from .datasets import get_data_home
+    from .feature_extraction import FrozenFeatureExtractor
+
+    cache = args.cache or (get_data_home() / "feature_cache")
+    extractor = FrozenFeatureExtractor(
+        "efficientnet-lite0",
+        input_size=args.image_size,
+        memory=str(cache),
+        device=args.device if args.backend == "torch" else None,
+        verbose=verbose,
+    )
+    return extractor.fit_transform(X)
+
+
+def run(args):
+    """The study from parsed arguments; returns the report path."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .linear_model import ClassWiseRegularizedLogisticRegression
+    from .model_selection import ClassWiseStudy
+    from .report import write_report
+
+    verbose = 0 if args.quiet else 1
+    started = time.perf_counter()
+    X, y, is_images, description = load_data(args)
+    if len(X) != len(y):
+        raise UsageError(f"{len(X)} samples but {len(y)} labels")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise UsageError("the labels hold a single class: nothing to classify")
+    needed = args.cv + 1
+    if counts.min() * (1 - args.test_size) < args.cv:
+        raise UsageError(
+            f"the smallest class has {counts.min()} samples: too few for --cv {args.cv} after "
+            f"holding out {args.test_size:.0%}; need at least {needed} per class, or lower "
+            "--cv / --test-size"
+        )
+    if is_images:
+        _say(
+            verbose,
+            f"Extracting EfficientNet-Lite0 features of {len(X)} images ({args.image_size} px)",
+        )
+        X = _features(X, args, verbose)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+    )
+    model = ClassWiseRegularizedLogisticRegression(
+        max_iter=1000, backend=args.backend, device=args.device
+    )
+    estimator = model if args.no_scale else make_pipeline(StandardScaler(), model)
+    param_name = "C" if args.no_scale else "classwiseregularizedlogisticregression__C"
+    _say(
+        verbose,
+        f"Study: {len(classes)} classes, {len(X_train)} training and {len(X_test)} "
+        f"held-out samples, {X.shape[1]} features, {len(args.Cs)} values of C, "
+        f"{args.cv} folds",
+    )
+    study = ClassWiseStudy(
+        estimator,
+        param_name=param_name,
+        param_range=list(args.Cs),
+        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+        metric=args.metric,
+        n_bootstrap=args.n_bootstrap,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        verbose=verbose,
+    ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
+    report = write_report(
+        study,
+        args.out,
+        title="Class-wise regularization study",
+        description=(
+            f"{description}: {len(y)} samples, {len(classes)} classes, {X.shape[1]} features; "
+            f"C over {len(args.Cs)} values from {args.Cs.min():.2g} to {args.Cs.max():.2g}, "
+            f"{args.cv}-fold cross-validation on {1 - args.test_size:.0%} of the data, the "
+            f"rest held out; seed {args.seed}."
+        ),
+    )
+    totals = study.totals_
+    print(
+        f"best global C: {study.best_global_:.3g}   oracle gap: {totals['oracle_gap']:.4f}   "
+        f"honest gain: {totals['honest_gain']:.4f} [{totals['honest_gain_low']:.4f}, "
+        f"{totals['honest_gain_high']:.4f}]   realised gain: {totals['realised_gain']:.4f}"
+    )
+    print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
+    return report
+
+
+def _say(verbose, message):
+    if verbose:
+        print(message, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    """Entry point; returns the exit status (0, or 2 for a bad argument or file)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        run(args)
+    except UsageError as error:
+        parser.exit(2, f"classreg: error: {error}\n")
+    return 0

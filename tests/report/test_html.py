@@ -1,0 +1,89 @@
+"""The report: its files, and how a real headless browser renders it."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from sklearn_classreg import ClassWiseRegularizedLogisticRegression
+from sklearn_classreg.datasets import make_frozen_features
+from sklearn_classreg.model_selection import ClassWiseStudy
+from sklearn_classreg.report import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    X, y = make_frozen_features(700, 12, 6, class_sep=np.linspace(0.2, 1.0, 6), random_state=0)
+    study = ClassWiseStudy(
+        ClassWiseRegularizedLogisticRegression(max_iter=500),
+        param_range=list(np.logspace(-3, 1, 5)),
+        cv=3,
+        n_bootstrap=100,
+        random_state=0,
+    )
+    study.fit(X[:500], y[:500], X_test=X[500:], y_test=y[500:])
+    out = tmp_path_factory.mktemp("report")
+    return write_report(study, out, description="synthetic test data"), study
+
+
+def test_report_files_are_written(report):
+    index, study = report
+    out = index.parent
+    for name in (
+        "index.html",
+        "summary.csv",
+        "totals.csv",
+        "curve.csv",
+        "heatmap.png",
+        "optima.png",
+        "oracle_loss.png",
+        "honest_gain.png",
+        "realised_gain.png",
+    ):
+        assert (out / name).is_file(), name
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert len(summary) == 6 and "honest_gain" in summary
+    page = index.read_text()
+    assert page.count("data:image/png;base64,") == 5
+    assert not re.search(r"""(src|href)=["']https?://""", page), "the page fetches resources"
+    assert f"{study.best_global_:.3g}" in page
+
+
+def _browser(*arguments, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine (.ci/run installs it)")
+    command = [CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_report_renders_in_a_headless_browser(report, tmp_path):
+    index, _ = report
+    dom = _browser("--dump-dom", index.as_uri(), tmp_path=tmp_path).stdout
+    assert 'class="sortable sortable-ready"' in dom, "the table script did not run"
+    assert dom.count("<tr") == 7  # header + one row per class
+    screenshot = tmp_path / "page.png"
+    _browser(
+        "--window-size=1200,1600", f"--screenshot={screenshot}", index.as_uri(), tmp_path=tmp_path
+    )
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
+    assert pixels.std() > 10, "the page rendered blank"
+    assert (pixels < 128).mean() > 0.01, "no text or figure on the page"
