@@ -20,13 +20,40 @@ SIZES = {
 }
 
 
+# real frozen features: the bundled Omniglot sample through EfficientNet-Lite0
+REAL = {"omniglot": (4_840, 1280, 242)}
+# a regularised probe on the real features: 3-fold held-out log-loss 1.75 at C = 0.1,
+# against 2.20 at 0.01 and 3.64 at 0.001
+REAL_C = {"omniglot": 0.1}
+
+
 def make_problem(size, seed=0):
-    """A float32 frozen-feature-like problem of one of the benchmark sizes."""
+    """A float32 problem: synthetic frozen-feature-like of a benchmark size, or real."""
+    if size in REAL:
+        return omniglot_features()
     n_samples, n_features, n_classes = SIZES[size]
     X, y = make_frozen_features(
         n_samples, n_features, n_classes, class_sep=0.3, noise=1.0, random_state=seed
     )
     return X, y
+
+
+def omniglot_features():
+    """The bundled Omniglot sample (242 classes) through EfficientNet-Lite0 at 64 px.
+
+    Standardised float32 features (cached on disk after the first extraction).
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_classreg.datasets import get_data_home, load_omniglot_sample
+    from sklearn_classreg.feature_extraction import FrozenFeatureExtractor
+
+    images, labels = load_omniglot_sample()
+    extractor = FrozenFeatureExtractor(
+        "efficientnet-lite0", input_size=64, memory=str(get_data_home() / "feature_cache")
+    )
+    X = StandardScaler().fit_transform(extractor.fit_transform(images)).astype(np.float32)
+    return X, np.unique(labels, return_inverse=True)[1]
 
 
 # ----------------------------------------------------------------- memory

@@ -1,7 +1,7 @@
 """CPU benchmark: this library against scikit-learn and torch.optim.LBFGS.
 
-Run from the repository root (takes about half an hour on 2 cores; ``--quick``
-takes a minute)::
+Run from the repository root (one to two hours on 2 cores, mostly in the slow
+peers; ``--quick`` takes a minute)::
 
     python benchmarks/bench_cpu.py
 
@@ -16,7 +16,9 @@ ratios). Sections:
    torch.optim.LBFGS with strong Wolfe (S, M);
 3. one C per class (100 different values) against one C for all (M);
 4. a warm-started 20-point C path against scikit-learn's warm_start loop, and
-   cross-validation over 10 Cs x 3 folds against LogisticRegressionCV (S).
+   cross-validation over 10 Cs x 3 folds against LogisticRegressionCV (S);
+5. real frozen features (the bundled Omniglot sample, 4,840 x 1,280, 242 classes,
+   through EfficientNet-Lite0, C = 0.1): per evaluation and single fits.
 
 Every timing is the median of --repeats runs (3 by default), in one process,
 one method after the other.
@@ -38,6 +40,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import (
+    REAL,
+    REAL_C,
     SIZES,
     ObjectiveReferee,
     Run,
@@ -487,7 +491,13 @@ def format_value(value):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["S", "M", "L"], choices=list(SIZES))
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["S", "M", "L", "omniglot"],
+        choices=list(SIZES) + list(REAL),
+        help="synthetic sizes, and 'omniglot': real frozen features (single fits only)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--C", type=float, default=1.0)
@@ -507,10 +517,13 @@ def main(argv=None):
     for size in args.sizes:
         X, y = make_problem(size, seed=args.seed)
         print(f"{size}: X {X.shape} float32, {int(y.max()) + 1} classes", flush=True)
-        rows += per_evaluation(size, X, y, args.C, args.repeats)
+        C = REAL_C.get(size, args.C)
+        rows += per_evaluation(size, X, y, C, args.repeats)
         if size == "L":
             continue  # per-iteration figures only: full fits take hours in scikit-learn
-        rows += single_fits(size, X, y, args.C, args.tol, args.repeats, list(METHODS), args.seed)
+        rows += single_fits(size, X, y, C, args.tol, args.repeats, list(METHODS), args.seed)
+        if size in REAL:
+            continue
         if size in ("M", "XS"):
             rows += per_class_cost(size, X, y, args.tol, args.repeats)
         if size in ("S", "XS"):
