@@ -21,7 +21,9 @@ ratios). Sections:
    through EfficientNet-Lite0, C = 0.1): per evaluation and single fits.
 
 Every timing is the median of --repeats runs (3 by default), in one process,
-one method after the other.
+one method after the other; ``--peer-repeats`` (default: --repeats) sets the runs
+of the scikit-learn and torch methods, which take minutes each. The results are
+rewritten after each size, so an interrupted run keeps what it measured.
 """
 
 import argparse
@@ -227,7 +229,12 @@ def attempts(tol):
     ]
 
 
-def single_fits(size, X, y, C, tol, repeats, methods, seed):
+def runs_of(name, repeats, peer_repeats):
+    """Timed runs for a method: `repeats` for this library, `peer_repeats` for the others."""
+    return repeats if name.startswith("ours") else peer_repeats
+
+
+def single_fits(size, X, y, C, tol, repeats, peer_repeats, methods, seed):
     """Every method to the same objective (gap <= 1e-6), then timed `repeats` times."""
     referee = ObjectiveReferee(X, y, C)
     reference = ClassWiseRegularizedLogisticRegression(
@@ -243,7 +250,10 @@ def single_fits(size, X, y, C, tol, repeats, methods, seed):
             first = METHODS[name](data[dtype], y, C, method_tol)
             if referee.gap(referee.value(first.coef, first.intercept)) <= GAP:
                 break
-        runs = [first] + [METHODS[name](data[dtype], y, C, method_tol) for _ in range(repeats - 1)]
+        runs = [first] + [
+            METHODS[name](data[dtype], y, C, method_tol)
+            for _ in range(runs_of(name, repeats, peer_repeats) - 1)
+        ]
         memory = probe_memory(size, seed, name, C, method_tol, dtype)
         for repeat, run in enumerate(runs):
             value = referee.value(run.coef, run.intercept)
@@ -334,7 +344,7 @@ def per_class_cost(size, X, y, tol, repeats):
     return rows
 
 
-def paths(size, X, y, tol, repeats, n_points=20):
+def paths(size, X, y, tol, repeats, peer_repeats, n_points=20):
     """Warm-started path over n_points C: ours against scikit-learn's warm_start loop."""
     Cs = np.logspace(-3, 2, n_points)
     rows = []
@@ -364,7 +374,7 @@ def paths(size, X, y, tol, repeats, n_points=20):
         ("sklearn warm_start loop", sklearn_loop(None)),
         ("sklearn warm_start loop, 1 thread", sklearn_loop(1)),
     ):
-        for repeat in range(repeats):
+        for repeat in range(runs_of(name, repeats, peer_repeats)):
             seconds, iterations, converged = run()
             rows.append(
                 {
@@ -381,7 +391,7 @@ def paths(size, X, y, tol, repeats, n_points=20):
     return rows
 
 
-def cross_validation(size, X, y, tol, repeats, n_Cs=10, n_folds=3):
+def cross_validation(size, X, y, tol, repeats, peer_repeats, n_Cs=10, n_folds=3):
     """Choose C by 3-fold CV over 10 values, then refit: ours against LogisticRegressionCV."""
     Cs = np.logspace(-3, 2, n_Cs)
     folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
@@ -412,7 +422,7 @@ def cross_validation(size, X, y, tol, repeats, n_Cs=10, n_folds=3):
         ("sklearn LogisticRegressionCV", sklearn(None)),
         ("sklearn LogisticRegressionCV, 1 thread", sklearn(1)),
     ):
-        for repeat in range(repeats):
+        for repeat in range(runs_of(name, repeats, peer_repeats)):
             seconds, best = run()
             rows.append(
                 {
@@ -499,6 +509,9 @@ def main(argv=None):
         help="synthetic sizes, and 'omniglot': real frozen features (single fits only)",
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--peer-repeats", type=int, default=None, help="runs of each peer (default: --repeats)"
+    )
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -511,7 +524,9 @@ def main(argv=None):
     if args.memory_probe:
         return memory_probe(args.memory_probe)
     if args.quick:
-        args.sizes, args.repeats = ["XS"], 1
+        args.sizes, args.repeats, args.peer_repeats = ["XS"], 1, 1
+    if args.peer_repeats is None:
+        args.peer_repeats = args.repeats
 
     rows = []
     for size in args.sizes:
@@ -519,20 +534,28 @@ def main(argv=None):
         print(f"{size}: X {X.shape} float32, {int(y.max()) + 1} classes", flush=True)
         C = REAL_C.get(size, args.C)
         rows += per_evaluation(size, X, y, C, args.repeats)
-        if size == "L":
-            continue  # per-iteration figures only: full fits take hours in scikit-learn
-        rows += single_fits(size, X, y, C, args.tol, args.repeats, list(METHODS), args.seed)
+        if size == "L":  # per-iteration figures only: full fits take hours in scikit-learn
+            write_results(rows, args.out, argv)
+            continue
+        rows += single_fits(
+            size, X, y, C, args.tol, args.repeats, args.peer_repeats, list(METHODS), args.seed
+        )
         if size in REAL:
+            write_results(rows, args.out, argv)
             continue
         if size in ("M", "XS"):
             rows += per_class_cost(size, X, y, args.tol, args.repeats)
         if size in ("S", "XS"):
-            rows += paths(size, X, y, args.tol, args.repeats)
-            rows += cross_validation(size, X, y, args.tol, args.repeats)
+            rows += paths(size, X, y, args.tol, args.repeats, args.peer_repeats)
+            rows += cross_validation(size, X, y, args.tol, args.repeats, args.peer_repeats)
+        write_results(rows, args.out, argv)
 
-    args.out.mkdir(parents=True, exist_ok=True)
+
+def write_results(rows, out, argv):
+    """cpu.csv (every run) and cpu.md (medians and ratios) from the rows so far."""
+    out.mkdir(parents=True, exist_ok=True)
     columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
-    with open(args.out / "cpu.csv", "w", newline="") as handle:
+    with open(out / "cpu.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
@@ -574,8 +597,7 @@ def main(argv=None):
         )
         + "\n"
     )
-    (args.out / "cpu.md").write_text(text)
-    print(text)
+    (out / "cpu.md").write_text(text)
 
 
 if __name__ == "__main__":
