@@ -1,6 +1,7 @@
 """Sphinx configuration: pydata theme, numpydoc, sphinx-gallery, MyST for benchmark tables."""
 
 import os
+import re
 
 import sklearn_classreg
 
@@ -39,3 +40,17 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "remove_config_comments": True,
 }
+
+# Methods inherited from scikit-learn (score, set_fit_request, ...) cite labels and glossary
+# terms of scikit-learn's own docs, which this offline build cannot resolve: keep their text,
+# drop the cross-reference.
+_SKLEARN_ROLES = re.compile(r":(?:ref|term):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+
+
+def _plain_sklearn_references(app, what, name, obj, options, lines):
+    if getattr(obj, "__module__", "") and obj.__module__.startswith("sklearn."):
+        lines[:] = [_SKLEARN_ROLES.sub(lambda m: m.group(1) or m.group(2), line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_sklearn_references)
