@@ -13,6 +13,8 @@ def check_label_types(y):
     scikit-learn's own check reports such labels as "Unknown label type:
     unknown", which does not say what is wrong.
     """
+    if y is None:
+        return  # validate_data reports a missing y
     if np.asarray(y).dtype.kind == "O" and len(y):
         kinds = {str if isinstance(v, str) else type(v).__name__ for v in y}
         if str in kinds and len(kinds) > 1:
