@@ -393,7 +393,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_), float32
+        ndarray of shape (n_samples, n_features_out), float32
         """
         check_is_fitted(self, "n_features_out_")
         X = self._check_X(X, reset=False)
@@ -404,7 +404,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_), float32
+        ndarray of shape (n_samples, n_features_out), float32
         """
         self.fit(X, y)
         X = self._check_X(X, reset=False)
@@ -416,7 +416,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Returns
         -------
-        features : ndarray of shape (n_samples * n_augment, n_features_out_)
+        features : ndarray of shape (n_samples * n_augment, n_features_out)
             View after view: rows ``i * n_samples + j`` are view i of sample j.
         y : ndarray of shape (n_samples * n_augment,)
         """
