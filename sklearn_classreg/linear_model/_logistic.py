@@ -244,7 +244,7 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
         Number of solver iterations.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features seen during fit, when X has string feature names.
 
     See Also
