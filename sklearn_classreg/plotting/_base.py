@@ -30,6 +30,20 @@ def study_of(results):
     return results
 
 
+def fit_study(estimator, X, y, *, param_name, param_range, cv, metric, study_kwargs):
+    """Run the ClassWiseStudy behind a Display's `from_estimator`."""
+    from ..model_selection import ClassWiseStudy
+
+    return ClassWiseStudy(
+        estimator,
+        param_name=param_name,
+        param_range=param_range,
+        cv=cv,
+        metric=metric,
+        **(study_kwargs or {}),
+    ).fit(X, y)
+
+
 def tick_labels(values):
     """Short labels for parameter values (powers of ten shown as 1e-3...)."""
     labels = []

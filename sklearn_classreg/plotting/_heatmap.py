@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..model_selection._validation_curve import CLASS_METRICS
-from ._base import import_pyplot, parameter_label, study_of, tick_labels
+from ._base import fit_study, import_pyplot, parameter_label, study_of, tick_labels
 
 __all__ = ["ClassWiseHeatmapDisplay"]
 
@@ -121,16 +121,16 @@ class ClassWiseHeatmapDisplay:
         -------
         ClassWiseHeatmapDisplay
         """
-        from ..model_selection import ClassWiseStudy
-
-        study = ClassWiseStudy(
+        study = fit_study(
             estimator,
+            X,
+            y,
             param_name=param_name,
             param_range=param_range,
             cv=cv,
             metric=metric,
-            **(study_kwargs or {}),
-        ).fit(X, y)
+            study_kwargs=study_kwargs,
+        )
         return cls.from_results(study, ax=ax, **plot_kwargs)
 
     def plot(self, ax=None, *, cmap="viridis", max_labels=60):

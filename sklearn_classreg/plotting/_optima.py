@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import import_pyplot, log10_or_raw, parameter_label, study_of
+from ._base import fit_study, import_pyplot, log10_or_raw, parameter_label, study_of
 
 __all__ = ["OptimumHistogramDisplay"]
 
@@ -64,16 +64,16 @@ class OptimumHistogramDisplay:
         **plot_kwargs,
     ):
         """Run a ClassWiseStudy of `estimator` on (X, y), then plot."""
-        from ..model_selection import ClassWiseStudy
-
-        study = ClassWiseStudy(
+        study = fit_study(
             estimator,
+            X,
+            y,
             param_name=param_name,
             param_range=param_range,
             cv=cv,
             metric=metric,
-            **(study_kwargs or {}),
-        ).fit(X, y)
+            study_kwargs=study_kwargs,
+        )
         return cls.from_results(study, ax=ax, **plot_kwargs)
 
     def plot(self, ax=None, *, color="tab:blue"):
