@@ -132,6 +132,50 @@ class ObjectiveReferee:
         return (value - self.best) / abs(self.best)
 
 
+# ------------------------------------------------------------------ peers
+class TorchLBFGS:
+    """The torch peer: torch.optim.LBFGS (strong Wolfe, history 10) as a user writes it.
+
+    Minimises the same scaled objective as the library (mean cross-entropy plus
+    ||W||^2 / (2 C n)) over the tensors W and b (leaves with requires_grad),
+    stopping at max |gradient| <= tol; counts the loss evaluations.
+    """
+
+    def __init__(self, W, b, X, y, C, tol, max_iter):
+        import torch
+
+        self.W, self.b, self.X, self.y, self.C = W, b, X, y, C
+        self.evaluations = 0
+        self._cross_entropy = torch.nn.functional.cross_entropy
+        self.optimizer = torch.optim.LBFGS(
+            [W, b],
+            lr=1,
+            max_iter=max_iter,
+            max_eval=2 * max_iter,
+            tolerance_grad=tol,
+            tolerance_change=0.0,
+            history_size=10,
+            line_search_fn="strong_wolfe",
+        )
+
+    def closure(self):
+        self.evaluations += 1
+        self.optimizer.zero_grad()
+        W, b = self.W, self.b
+        loss = self._cross_entropy(self.X @ W.T + b, self.y)
+        loss = loss + (W * W).sum() / (2 * self.C * self.X.shape[0])
+        loss.backward()
+        return loss
+
+    def step(self):
+        """Run the optimizer to its stopping criterion."""
+        self.optimizer.step(self.closure)
+
+    @property
+    def n_iter(self):
+        return int(self.optimizer.state[self.optimizer._params[0]]["n_iter"])
+
+
 # ------------------------------------------------------------------ output
 def machine_description():
     import numba

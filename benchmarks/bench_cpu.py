@@ -47,6 +47,7 @@ from _common import (
     SIZES,
     ObjectiveReferee,
     Run,
+    TorchLBFGS,
     machine_description,
     make_problem,
     markdown_table,
@@ -90,43 +91,21 @@ def fit_torch(X, y, C, tol, threads=None):
     import torch
 
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    n, d = X.shape
-    K = int(y.max()) + 1
+    K, d = int(y.max()) + 1, X.shape[1]
     W = torch.zeros(K, d, dtype=X_t.dtype, requires_grad=True)
     b = torch.zeros(K, dtype=X_t.dtype, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [W, b],
-        lr=1,
-        max_iter=MAX_ITER,
-        max_eval=2 * MAX_ITER,
-        tolerance_grad=tol,
-        tolerance_change=0.0,
-        history_size=10,
-        line_search_fn="strong_wolfe",
-    )
-    evaluations = 0
-
-    def closure():
-        nonlocal evaluations
-        evaluations += 1
-        optimizer.zero_grad()
-        logits = X_t @ W.T + b
-        loss = torch.nn.functional.cross_entropy(logits, y_t) + (W * W).sum() / (2 * C * n)
-        loss.backward()
-        return loss
-
+    peer = TorchLBFGS(W, b, X_t, y_t, C, tol, MAX_ITER)
     previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        _, seconds = timed(optimizer.step, closure)
+        _, seconds = timed(peer.step)
     finally:
         torch.set_num_threads(previous)
-    state = optimizer.state[optimizer._params[0]]
     return Run(
         seconds,
-        int(state["n_iter"]),
-        evaluations,
+        peer.n_iter,
+        peer.evaluations,
         W.detach().numpy().copy(),
         b.detach().numpy().copy(),
     )

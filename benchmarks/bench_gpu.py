@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine_description, markdown_table
+from _common import TorchLBFGS, machine_description, markdown_table
 
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression, regularization_path
 from sklearn_classreg._objective._datafit import MULTINOMIAL
@@ -128,35 +128,16 @@ def fit_ours(X, y, C, tol):
 
 
 def fit_torch_lbfgs(X, y, C, tol, W0=None, b0=None):
-    n, d = X.shape
-    K = int(y.max()) + 1
+    K, d = int(y.max()) + 1, X.shape[1]
     W = (
         torch.zeros(K, d, device=X.device, dtype=X.dtype) if W0 is None else W0.clone()
     ).requires_grad_()
     b = (
         torch.zeros(K, device=X.device, dtype=X.dtype) if b0 is None else b0.clone()
     ).requires_grad_()
-    optimizer = torch.optim.LBFGS(
-        [W, b],
-        lr=1,
-        max_iter=MAX_ITER,
-        max_eval=2 * MAX_ITER,
-        tolerance_grad=tol,
-        tolerance_change=0.0,
-        history_size=10,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(X @ W.T + b, y)
-        loss = loss + (W * W).sum() / (2 * C * n)
-        loss.backward()
-        return loss
-
-    _, seconds = timed(X.device, optimizer.step, closure)
-    state = optimizer.state[optimizer._params[0]]
-    return seconds, int(state["n_iter"]), W.detach(), b.detach()
+    peer = TorchLBFGS(W, b, X, y, C, tol, MAX_ITER)
+    _, seconds = timed(X.device, peer.step)
+    return seconds, peer.n_iter, W.detach(), b.detach()
 
 
 def fit_sklearn_array_api(X, y, C, tol):
