@@ -1,8 +1,6 @@
 """backend="torch" gives the numba backend's model, on every device; torch stays optional."""
 
 import pickle
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -106,31 +104,17 @@ def test_tensor_inputs_and_numpy_outputs(device):
     np.testing.assert_allclose(numba.coef_, reference.coef_)
 
 
-# Makes torch unimportable in a fresh interpreter, as if it were not installed.
-BLOCK_TORCH = """
-import importlib.abc, sys
-
-class BlockTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
-
-sys.meta_path.insert(0, BlockTorch())
-"""
-
-
-def test_fitted_model_pickles_and_predicts_without_torch(tmp_path, device):
+def test_fitted_model_pickles_and_predicts_without_torch(tmp_path, device, python_without_torch):
     X, y = data(3)
     model = Model(backend="torch", device=device).fit(X, y)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(model))
     np.save(tmp_path / "X.npy", X)
-    code = BLOCK_TORCH + (
+    out = python_without_torch(
         "import pickle, numpy as np\n"
         f"model = pickle.loads(open({str(path)!r}, 'rb').read())\n"
         f"print(model.predict(np.load({str(tmp_path / 'X.npy')!r}))[:5].tolist())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(model.predict(X)[:5].tolist())
 
 
@@ -150,11 +134,10 @@ def test_device_needs_the_torch_backend():
         Model(device="cuda").fit(X, y)
 
 
-def test_missing_torch_is_a_clear_error_and_the_rest_works():
+def test_missing_torch_is_a_clear_error_and_the_rest_works(python_without_torch):
     """With torch unimportable: backend='torch' names the extra, numba still fits."""
-    code = (
-        BLOCK_TORCH
-        + """
+    out = python_without_torch(
+        """
 import numpy as np
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
 X = np.random.default_rng(0).standard_normal((60, 3)); y = np.arange(60) % 3
@@ -165,7 +148,6 @@ except ImportError as error:
     print(error)
 """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "sklearn-classreg[torch]" in out.stdout
     assert "torch" not in out.stderr
 
