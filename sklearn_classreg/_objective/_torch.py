@@ -68,6 +68,16 @@ def _free_device_bytes(torch, device):
     return None
 
 
+def _as_tensor(torch, X):
+    """X as a torch tensor on its current device, sharing memory with a NumPy X."""
+    if isinstance(X, torch.Tensor):
+        return X
+    with warnings.catch_warnings():
+        # read-only X (a memory map): torch warns, but X is never written
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.asarray(X))
+
+
 class _RowSource:
     """Rows of X on the device, chunk by chunk: resident, or streamed from host.
 
@@ -83,15 +93,7 @@ class _RowSource:
         if self.sparse:
             self.sparse_chunks = [self._sparse_to_device(X[a:b]) for a, b in chunks]
         elif self.streaming:
-            if isinstance(X, torch.Tensor):
-                host = X
-            else:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings(
-                        "ignore", message="The given NumPy array is not writable"
-                    )
-                    host = torch.from_numpy(X)
-            host = host.cpu()
+            host = _as_tensor(torch, X).cpu()
             if device.type == "cuda":
                 try:
                     host = host.pin_memory()
@@ -99,16 +101,7 @@ class _RowSource:
                     pass
             self.host = host
         else:
-            if isinstance(X, torch.Tensor):
-                tensor = X
-            else:
-                with warnings.catch_warnings():
-                    # read-only X (a memory map): torch warns, but X is never written
-                    warnings.filterwarnings(
-                        "ignore", message="The given NumPy array is not writable"
-                    )
-                    tensor = torch.from_numpy(np.asarray(X))
-            self.resident = tensor.to(device)
+            self.resident = _as_tensor(torch, X).to(device)
 
     def _sparse_to_device(self, block):
         torch = self.torch
