@@ -31,6 +31,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -344,12 +345,12 @@ def paths(size, X, y, tol, repeats, peer_repeats, n_points=20):
             model = LogisticRegression(tol=tol, max_iter=MAX_ITER, warm_start=True)
             with thread_limit(threads), warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
-                start = __import__("time").perf_counter()
+                start = time.perf_counter()
                 iterations = 0
                 for C in Cs:
                     model.set_params(C=C).fit(X, y)
                     iterations += int(model.n_iter_[0])
-                seconds = __import__("time").perf_counter() - start
+                seconds = time.perf_counter() - start
             not_converged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
             return seconds, iterations, n_points - not_converged
 
@@ -383,14 +384,14 @@ def cross_validation(size, X, y, tol, repeats, peer_repeats, n_Cs=10, n_folds=3)
     folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
 
     def ours():
-        start = __import__("time").perf_counter()
+        start = time.perf_counter()
         scores = np.zeros((n_folds, n_Cs))
         for f, (train, test) in enumerate(folds):
             path = regularization_path(X[train], y[train], Cs, tol=tol, max_iter=MAX_ITER)
             scores[f] = [path.estimator(i).score(X[test], y[test]) for i in range(n_Cs)]
         best = Cs[np.argmax(scores.mean(axis=0))]
         ClassWiseRegularizedLogisticRegression(C=best, tol=tol, max_iter=MAX_ITER).fit(X, y)
-        return __import__("time").perf_counter() - start, best
+        return time.perf_counter() - start, best
 
     def sklearn(threads):
         def run():
