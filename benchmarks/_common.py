@@ -133,19 +133,26 @@ class ObjectiveReferee:
 
 
 # ------------------------------------------------------------------ peers
+class OutOfTime(Exception):
+    """Raised inside a peer's loss when its time limit has passed."""
+
+
 class TorchLBFGS:
     """The torch peer: torch.optim.LBFGS (strong Wolfe, history 10) as a user writes it.
 
     Minimises the same scaled objective as the library (mean cross-entropy plus
     ||W||^2 / (2 C n)) over the tensors W and b (leaves with requires_grad),
-    stopping at max |gradient| <= tol; counts the loss evaluations.
+    stopping at max |gradient| <= tol; counts the loss evaluations. With
+    `time_limit` (seconds from the start of `step`), the next loss evaluation
+    after it raises OutOfTime.
     """
 
-    def __init__(self, W, b, X, y, C, tol, max_iter):
+    def __init__(self, W, b, X, y, C, tol, max_iter, time_limit=None):
         import torch
 
         self.W, self.b, self.X, self.y, self.C = W, b, X, y, C
         self.evaluations = 0
+        self.time_limit, self.deadline = time_limit, None
         self._cross_entropy = torch.nn.functional.cross_entropy
         self.optimizer = torch.optim.LBFGS(
             [W, b],
@@ -159,6 +166,8 @@ class TorchLBFGS:
         )
 
     def closure(self):
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime
         self.evaluations += 1
         self.optimizer.zero_grad()
         W, b = self.W, self.b
@@ -168,7 +177,9 @@ class TorchLBFGS:
         return loss
 
     def step(self):
-        """Run the optimizer to its stopping criterion."""
+        """Run the optimizer to its stopping criterion (or its time limit)."""
+        if self.time_limit is not None:
+            self.deadline = time.perf_counter() + self.time_limit
         self.optimizer.step(self.closure)
 
     @property
