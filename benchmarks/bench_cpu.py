@@ -22,7 +22,9 @@ ratios). Sections:
 
 Every timing is the median of --repeats runs (3 by default), in one process,
 one method after the other; ``--peer-repeats`` (default: --repeats) sets the runs
-of the scikit-learn and torch methods, which take minutes each. The results are
+of the scikit-learn and torch methods, which take minutes each. torch.optim.LBFGS
+gets ``--peer-time-limit`` seconds per problem over its attempts (600 by default);
+when it is stopped, the table says so and its ratio is a lower bound. The results are
 rewritten after each size, so an interrupted run keeps what it measured.
 """
 

@@ -61,7 +61,13 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
       scorings), where the evidence is strong: when the cross-fitted gain of
       that choice over the global one (chosen on one half of the folds, scored
       on the other) has a bootstrap interval above zero. Elsewhere the class
-      keeps the global C (shrinkage toward the global choice);
+      keeps the global C (shrinkage toward the global choice). A class's own
+      metric does not see what its C does to the other classes (the softmax
+      couples them), so the moves are then validated together: on each fold,
+      the model with the moves chosen on the other half of the folds, taken
+      a fraction ``t`` of the way in log C (``t`` in 0, 1/4, 1/2, 1), is
+      scored with the global metric, and the best mean ``t`` is applied
+      (``shrinkage_``; ties go to the smaller move);
     * ``"hypergradient"``: the K values log C_k are optimised on the summed
       held-out deviance of the folds by implicit differentiation (HOAG),
       starting from the global optimum.
@@ -118,6 +124,14 @@ backend, device
     class_results_ : pandas.DataFrame
         Per class: its best C on the grid, the cross-fitted gain over the
         global C with its interval, and the C chosen.
+    shrinkage_ : float
+        "per_class": the fraction ``t`` of the per-class moves (in log C)
+        kept after their joint validation (0: the global C for all; 1: the
+        moves in full). NaN for the other strategies.
+    shrinkage_results_ : dict of ndarray
+        "per_class": per value of ``t`` ("param_t"), the mean and per-fold
+        held-out scores of the joint validation (larger is better); empty
+        when no class had evidence to move.
     hypergradient_history_ : list of dict
         Outer iterations of the "hypergradient" strategy.
     classes_, coef_, intercept_, n_iter_, n_features_in_, feature_names_in_
@@ -279,11 +293,19 @@ backend, device
         self.C_global_ = float(grid[selection.best_global])
         self.cv_results_ = self._cv_results(grid, records, global_metric)
         chosen = np.full(len(classes), self.C_global_)
+        self.shrinkage_, self.shrinkage_results_ = np.nan, {}
         # two classes: per-class C acts only through C_0 + C_1, so "per_class"
         # is the global choice ("hypergradient" then tunes that one C)
         if self.strategy == "per_class" and len(classes) > 2:
             leave = selection.honest_low > 0
-            chosen[leave] = grid[selection.per_class[leave]]
+            self.shrinkage_ = 0.0
+            if leave.any():
+                self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
+                    X, y, sample_weight, folds, grid, selection, leave, global_metric
+                )
+            chosen = _moved(grid[selection.best_global], grid[selection.per_class], leave)(
+                self.shrinkage_
+            )
         self.hypergradient_history_ = []
         if self.strategy == "hypergradient":
             chosen = self._hypergradient(X, y, sample_weight, folds, grid, classes)
@@ -322,6 +344,51 @@ backend, device
             pd.Series(-results["mean_test_score"]).rank(method="min").astype(int).to_numpy()
         )
         return results
+
+    def _validate_moves(self, X, y, sample_weight, folds, grid, selection, leave, global_metric):
+        """Score the per-class moves together, at fractions t of the way; pick the best t.
+
+        Each fold is scored with the choices made on the other half of the
+        folds (`selection.fold_choices`), so that the moves are judged on
+        samples that did not choose them. One warm-started path per fold
+        over t = 0, 1/4, 1/2, 1 (t = 0: the global C).
+        """
+        if any(len(np.unique(y[train])) < len(selection.support) for train, _ in folds):
+            warnings.warn(
+                "A training fold lacks some class, so the per-class moves are kept in full "
+                "without their joint validation (use fewer folds to validate them).",
+                UserWarning,
+                stacklevel=3,
+            )
+            return 1.0, {}
+        sign = GLOBAL_METRICS[global_metric]
+        scorer = self.scoring if callable(self.scoring) else None
+        model = self._model(warm_start=False, verbose=0)
+        scores = np.empty((len(folds), len(_FRACTIONS)))
+        groups = {}  # folds that share their choices share one call
+        for position, (g, per_class) in enumerate(selection.fold_choices):
+            groups.setdefault((g, tuple(per_class)), []).append(position)
+        for (g, per_class), positions in groups.items():
+            moved = _moved(grid[g], grid[np.array(per_class)], leave)
+            _, records = cross_validated_records(
+                model,
+                X,
+                y,
+                param_name="C",
+                param_range=[moved(t) for t in _FRACTIONS],
+                cv=[folds[p] for p in positions],
+                sample_weight=sample_weight,
+                scorer=scorer,
+                n_jobs=self.n_jobs,
+            )
+            for position, record in zip(positions, records, strict=True):
+                scores[position] = [sign * s[global_metric] for s in record.global_scores]
+        mean = scores.mean(axis=0)
+        best = int(np.flatnonzero(mean >= mean.max() - 1e-12 * abs(mean.max()))[0])
+        results = {"param_t": _FRACTIONS.copy(), "mean_test_score": mean}
+        for fold, row in enumerate(scores):
+            results[f"split{fold}_test_score"] = row
+        return float(_FRACTIONS[best]), results
 
     def _hypergradient(self, X, y, sample_weight, folds, grid, classes):
         """Optimise log C per class on the folds' summed held-out deviance."""
@@ -364,6 +431,26 @@ backend, device
         self.hypergradient_history_ = history
         C = np.exp(theta)
         return np.full(len(classes), C[0]) if len(classes) == 2 else C
+
+
+_FRACTIONS = np.array([0.0, 0.25, 0.5, 1.0])
+
+
+def _moved(global_C, per_class_C, leave):
+    """t -> the C vector with the classes in `leave` moved a fraction t of the way (log C).
+
+    Exact at the ends: t = 0 gives `global_C` everywhere, t = 1 the grid values.
+    """
+
+    def at(t):
+        if t == 0:
+            return np.full(len(per_class_C), float(global_C))
+        if t == 1:
+            return np.where(leave, per_class_C, global_C)
+        between = np.exp((1 - t) * np.log(global_C) + t * np.log(per_class_C))
+        return np.where(leave, between, global_C)
+
+    return at
 
 
 def _with_classes(problem, classes):

@@ -13,7 +13,7 @@ Shared by `ClassWiseRegularizationCV` (strategy "per_class") and
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -130,6 +130,9 @@ class Selection:
     honest_high: np.ndarray
     total_replicates: np.ndarray  # (n_bootstrap,) mean over classes of the gain
     support: np.ndarray  # (K,) out-of-fold weight per class
+    # per record: the (global index, per-class indices) its gains were scored
+    # with, chosen on the other half of the folds (or on all folds without split)
+    fold_choices: list = field(default_factory=list)
 
 
 def _fold_metrics(records, n_classes, metric, global_metric):
@@ -243,4 +246,5 @@ def select(
         honest_high=high,
         total_replicates=total_replicates,
         support=np.bincount(y_index, weights=weights, minlength=n_classes),
+        fold_choices=[choice[position] for position in range(len(records))],
     )

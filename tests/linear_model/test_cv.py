@@ -11,7 +11,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn_classreg import ClassWiseRegularizationCV as CV
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
 from sklearn_classreg._solvers import NewtonCG
-from sklearn_classreg.datasets import make_frozen_features
+from sklearn_classreg.datasets import make_class_blocks, make_frozen_features
 from sklearn_classreg.linear_model._hypergradient import FoldProblem, hypergradient
 
 
@@ -122,15 +122,92 @@ def test_strategies_agree_when_classes_are_alike():
 
 def test_per_class_strategy_moves_classes_with_strong_evidence():
     """Unequal classes (sizes and separations): some leave the global C, all with evidence."""
-    X, y = make_frozen_features(
-        3000, 16, 5, class_sep=[0.1, 0.2, 0.5, 1.0, 2.0], weights=[10, 5, 2, 1, 1], random_state=0
-    )
+    X, y = unequal_classes()
     model = CV(Cs=np.logspace(-4, 2, 13), cv=4, random_state=0, max_iter=500).fit(X, y)
     results = model.class_results_
     moved = results.C != model.C_global_
     assert (results.gain_low[moved] > 0).all()
     assert (results.C[~moved] == model.C_global_).all()
     np.testing.assert_array_equal(model.C_, results.C.to_numpy())
+
+
+def unequal_classes():
+    return make_frozen_features(
+        3000, 16, 5, class_sep=[0.1, 0.2, 0.5, 1.0, 2.0], weights=[10, 5, 2, 1, 1], random_state=0
+    )
+
+
+def test_per_class_moves_are_validated_together_on_held_out_folds():
+    """Each fold scores the moves chosen on the other half, at every fraction t."""
+    from sklearn_classreg.linear_model._cv import _FRACTIONS, _moved
+    from sklearn_classreg.linear_model._records import cross_validated_records
+    from sklearn_classreg.linear_model._selection import select
+
+    X, y = make_class_blocks(1200, 6, random_state=0)  # classes 2 and 5 want less C
+    grid = np.logspace(-4, 2, 7)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))
+    settings = dict(tol=1e-9, max_iter=1000, solver="newton-cg")
+    model = CV(Cs=grid, cv=folds, random_state=0, **settings).fit(X, y)
+    assert model.shrinkage_ in _FRACTIONS
+    results = model.shrinkage_results_
+    np.testing.assert_array_equal(results["param_t"], _FRACTIONS)
+    best = np.argmax(results["mean_test_score"])
+    assert model.shrinkage_ == _FRACTIONS[best]
+
+    classes, records = cross_validated_records(
+        Model(**settings), X, y, param_name="C", param_range=list(grid), cv=folds
+    )
+    selection = select(records, 6, metric="deviance", global_metric="deviance")
+    leave = model.class_results_.gain_low.to_numpy() > 0
+    assert (model.class_results_.best_C[leave] != model.C_global_).any()
+    for fold, ((train, test), (g, per_class)) in enumerate(
+        zip(folds, selection.fold_choices, strict=True)
+    ):
+        moved = _moved(grid[g], grid[per_class], leave)
+        for i, t in enumerate(_FRACTIONS):
+            fitted = Model(C=moved(t), **settings).fit(X[train], y[train])
+            proba = fitted.predict_proba(X[test])[np.arange(len(test)), y[test]]
+            expected = np.log(proba).mean()  # the negated held-out deviance
+            assert results[f"split{fold}_test_score"][i] == pytest.approx(expected, rel=1e-6)
+    chosen = _moved(model.C_global_, model.class_results_.best_C.to_numpy(), leave)
+    np.testing.assert_allclose(model.C_, chosen(model.shrinkage_))
+
+
+def test_moved_is_exact_at_both_ends():
+    from sklearn_classreg.linear_model._cv import _moved
+
+    per_class = np.array([1e-3, 0.7, 30.0])
+    leave = np.array([True, False, True])
+    moved = _moved(0.1, per_class, leave)
+    np.testing.assert_array_equal(moved(0.0), [0.1, 0.1, 0.1])
+    np.testing.assert_array_equal(moved(1.0), [1e-3, 0.1, 30.0])
+    np.testing.assert_allclose(moved(0.5), [0.01, 0.1, np.sqrt(3.0)])
+
+
+def test_no_evidence_means_no_move_and_no_validation():
+    X, y = data(6)
+    model = CV(Cs=[0.1], cv=3, random_state=0).fit(X, y)  # one value: nowhere to move
+    assert model.shrinkage_ == 0.0 and model.shrinkage_results_ == {}
+    np.testing.assert_array_equal(model.C_, 0.1)
+    assert np.isnan(CV(Cs=[0.1, 1.0], cv=3, strategy="global").fit(X, y).shrinkage_)
+
+
+def test_a_fold_without_some_class_keeps_the_moves_with_a_warning():
+    X, y = make_class_blocks(1200, 6, random_state=0)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))
+    # class 5 only in fold 0's test part: fold 0 trains without it
+    keep = np.setdiff1d(np.arange(len(y)), np.setdiff1d(np.flatnonzero(y == 5), folds[0][1]))
+    position = np.full(len(y), -1)
+    position[keep] = np.arange(len(keep))
+    folds = [
+        (position[np.intersect1d(a, keep)], position[np.intersect1d(b, keep)]) for a, b in folds
+    ]
+    X, y = X[keep], y[keep]
+    with pytest.warns(UserWarning, match="lacks some class"):
+        model = CV(Cs=np.logspace(-4, 2, 7), cv=folds, random_state=0).fit(X, y)
+    moved = model.class_results_.C != model.C_global_
+    assert moved.any() and (model.class_results_.gain_low[moved] > 0).all()
+    assert model.shrinkage_ == 1.0 and model.shrinkage_results_ == {}
 
 
 def test_refit_false_and_cv_results_are_dataframe_ready():
