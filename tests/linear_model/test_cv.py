@@ -144,9 +144,9 @@ def test_per_class_moves_are_validated_together_on_held_out_folds():
     from sklearn_classreg.linear_model._selection import select
 
     X, y = make_class_blocks(1200, 6, random_state=0)  # classes 2 and 5 want less C
-    grid = np.logspace(-4, 2, 7)
+    grid = np.logspace(-4, 1, 6)
     folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))
-    settings = dict(tol=1e-9, max_iter=1000, solver="newton-cg")
+    settings = dict(tol=1e-8, max_iter=2000)
     model = CV(Cs=grid, cv=folds, random_state=0, **settings).fit(X, y)
     assert model.shrinkage_ in _FRACTIONS
     results = model.shrinkage_results_
@@ -168,7 +168,7 @@ def test_per_class_moves_are_validated_together_on_held_out_folds():
             fitted = Model(C=moved(t), **settings).fit(X[train], y[train])
             proba = fitted.predict_proba(X[test])[np.arange(len(test)), y[test]]
             expected = np.log(proba).mean()  # the negated held-out deviance
-            assert results[f"split{fold}_test_score"][i] == pytest.approx(expected, rel=1e-6)
+            assert results[f"split{fold}_test_score"][i] == pytest.approx(expected, rel=1e-5)
     chosen = _moved(model.C_global_, model.class_results_.best_C.to_numpy(), leave)
     np.testing.assert_allclose(model.C_, chosen(model.shrinkage_))
 
