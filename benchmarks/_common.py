@@ -45,15 +45,25 @@ def omniglot_features():
     """
     from sklearn.preprocessing import StandardScaler
 
-    from sklearn_classreg.datasets import get_data_home, load_omniglot_sample
-    from sklearn_classreg.feature_extraction import FrozenFeatureExtractor
+    from sklearn_classreg.datasets import load_omniglot_sample
 
     images, labels = load_omniglot_sample()
-    extractor = FrozenFeatureExtractor(
-        "efficientnet-lite0", input_size=64, memory=str(get_data_home() / "feature_cache")
-    )
-    X = StandardScaler().fit_transform(extractor.fit_transform(images)).astype(np.float32)
+    X = StandardScaler().fit_transform(frozen_features(images, 64)).astype(np.float32)
     return X, np.unique(labels, return_inverse=True)[1]
+
+
+def frozen_features(images, size, verbose=0):
+    """EfficientNet-Lite0 features of `images` at `size` px, cached in the data home."""
+    from sklearn_classreg.datasets import get_data_home
+    from sklearn_classreg.feature_extraction import FrozenFeatureExtractor
+
+    extractor = FrozenFeatureExtractor(
+        "efficientnet-lite0",
+        input_size=size,
+        verbose=verbose,
+        memory=str(get_data_home() / "feature_cache"),
+    )
+    return extractor.fit_transform(images)
 
 
 # ----------------------------------------------------------------- memory

@@ -338,12 +338,8 @@ def memory_probe(spec):
     X = X.astype(spec["dtype"])
     method = METHODS[spec["method"]]
     method(X[:200], y[:200], spec["C"], 1e-2)  # compile / initialise outside the measurement
-    before = status_kib("VmRSS")
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # reset the peak (VmHWM) to the current size
-    method(X, y, spec["C"], spec["tol"])
-    peak = status_kib("VmHWM")
-    print(json.dumps({"peak_extra_MiB": (peak - before) / 1024}))
+    run = in_process_peak(method, X, y, spec["C"], spec["tol"])
+    print(json.dumps({"peak_extra_MiB": run.peak_extra_bytes / 2**20}))
 
 
 def per_class_cost(size, X, y, tol, repeats):

@@ -33,11 +33,10 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine_description, markdown_table
+from _common import frozen_features, machine_description, markdown_table
 
 from sklearn_classreg import ClassWiseRegularizationCV
 from sklearn_classreg.datasets import (
-    get_data_home,
     load_fashion_mnist,
     load_omniglot_sample,
     make_class_blocks,
@@ -48,25 +47,13 @@ RESULTS = Path(__file__).parent / "results"
 CS = np.logspace(-4, 2, 13)
 
 
-def frozen_features(images, size):
-    from sklearn_classreg.feature_extraction import FrozenFeatureExtractor
-
-    extractor = FrozenFeatureExtractor(
-        "efficientnet-lite0",
-        input_size=size,
-        verbose=1,
-        memory=str(get_data_home() / "feature_cache"),
-    )
-    return extractor.fit_transform(images)
-
-
 def problems(names, data_home):
     if "blocks" in names:
         X, y = make_class_blocks(4000, 10, random_state=0)
         yield "blocks", *train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
     if "omniglot" in names:
         images, labels = load_omniglot_sample()
-        X = frozen_features(images, 64)
+        X = frozen_features(images, 64, verbose=1)
         parts = train_test_split(X, labels, test_size=0.25, stratify=labels, random_state=0)
         scaler = StandardScaler().fit(parts[0])
         yield "omniglot", scaler.transform(parts[0]), scaler.transform(parts[1]), *parts[2:]
@@ -77,7 +64,8 @@ def problems(names, data_home):
         except FileNotFoundError as error:
             print(f"fashion: skipped ({error})")
             return
-        X_train, X_test = frozen_features(train[0], 96), frozen_features(test[0], 96)
+        X_train = frozen_features(train[0], 96, verbose=1)
+        X_test = frozen_features(test[0], 96, verbose=1)
         scaler = StandardScaler().fit(X_train)
         yield ("fashion", scaler.transform(X_train), scaler.transform(X_test), train[1], test[1])
 
