@@ -303,8 +303,8 @@ backend, device
                 self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
                     X, y, sample_weight, folds, grid, selection, leave, global_metric
                 )
-            chosen = _moved(grid[selection.best_global], grid[selection.per_class], leave)(
-                self.shrinkage_
+            chosen = _moved(
+                grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
             )
         self.hypergradient_history_ = []
         if self.strategy == "hypergradient":
@@ -330,9 +330,7 @@ backend, device
         return self
 
     def _cv_results(self, grid, records, global_metric):
-        sign = GLOBAL_METRICS[global_metric]
-        scores = np.array([[s[global_metric] for s in r.global_scores] for r in records])
-        scores = sign * scores  # larger is better, as in scikit-learn
+        scores = _signed_scores(records, global_metric)
         results = {
             "param_C": grid,
             "mean_test_score": scores.mean(axis=0),
@@ -361,7 +359,6 @@ backend, device
                 stacklevel=3,
             )
             return 1.0, {}
-        sign = GLOBAL_METRICS[global_metric]
         scorer = self.scoring if callable(self.scoring) else None
         model = self._model(warm_start=False, verbose=0)
         scores = np.empty((len(folds), len(_FRACTIONS)))
@@ -369,20 +366,19 @@ backend, device
         for position, (g, per_class) in enumerate(selection.fold_choices):
             groups.setdefault((g, tuple(per_class)), []).append(position)
         for (g, per_class), positions in groups.items():
-            moved = _moved(grid[g], grid[np.array(per_class)], leave)
+            per_class = grid[np.array(per_class)]
             _, records = cross_validated_records(
                 model,
                 X,
                 y,
                 param_name="C",
-                param_range=[moved(t) for t in _FRACTIONS],
+                param_range=[_moved(grid[g], per_class, leave, t) for t in _FRACTIONS],
                 cv=[folds[p] for p in positions],
                 sample_weight=sample_weight,
                 scorer=scorer,
                 n_jobs=self.n_jobs,
             )
-            for position, record in zip(positions, records, strict=True):
-                scores[position] = [sign * s[global_metric] for s in record.global_scores]
+            scores[positions] = _signed_scores(records, global_metric)
         mean = scores.mean(axis=0)
         best = int(np.flatnonzero(mean >= mean.max() - 1e-12 * abs(mean.max()))[0])
         results = {"param_t": _FRACTIONS.copy(), "mean_test_score": mean}
@@ -436,21 +432,23 @@ backend, device
 _FRACTIONS = np.array([0.0, 0.25, 0.5, 1.0])
 
 
-def _moved(global_C, per_class_C, leave):
-    """t -> the C vector with the classes in `leave` moved a fraction t of the way (log C).
+def _signed_scores(records, global_metric):
+    """Global scores of the records, (n_folds, n_values), larger is better (as scikit-learn)."""
+    scores = np.array([[s[global_metric] for s in r.global_scores] for r in records])
+    return GLOBAL_METRICS[global_metric] * scores
+
+
+def _moved(global_C, per_class_C, leave, t):
+    """The C vector with the classes in `leave` moved a fraction t of the way (log C).
 
     Exact at the ends: t = 0 gives `global_C` everywhere, t = 1 the grid values.
     """
-
-    def at(t):
-        if t == 0:
-            return np.full(len(per_class_C), float(global_C))
-        if t == 1:
-            return np.where(leave, per_class_C, global_C)
-        between = np.exp((1 - t) * np.log(global_C) + t * np.log(per_class_C))
-        return np.where(leave, between, global_C)
-
-    return at
+    if t == 0:
+        return np.full(len(per_class_C), float(global_C))
+    if t == 1:
+        return np.where(leave, per_class_C, global_C)
+    between = np.exp((1 - t) * np.log(global_C) + t * np.log(per_class_C))
+    return np.where(leave, between, global_C)
 
 
 def _with_classes(problem, classes):

@@ -163,14 +163,14 @@ def test_per_class_moves_are_validated_together_on_held_out_folds():
     for fold, ((train, test), (g, per_class)) in enumerate(
         zip(folds, selection.fold_choices, strict=True)
     ):
-        moved = _moved(grid[g], grid[per_class], leave)
         for i, t in enumerate(_FRACTIONS):
-            fitted = Model(C=moved(t), **settings).fit(X[train], y[train])
+            C = _moved(grid[g], grid[per_class], leave, t)
+            fitted = Model(C=C, **settings).fit(X[train], y[train])
             proba = fitted.predict_proba(X[test])[np.arange(len(test)), y[test]]
             expected = np.log(proba).mean()  # the negated held-out deviance
             assert results[f"split{fold}_test_score"][i] == pytest.approx(expected, rel=1e-5)
-    chosen = _moved(model.C_global_, model.class_results_.best_C.to_numpy(), leave)
-    np.testing.assert_allclose(model.C_, chosen(model.shrinkage_))
+    best_C = model.class_results_.best_C.to_numpy()
+    np.testing.assert_allclose(model.C_, _moved(model.C_global_, best_C, leave, model.shrinkage_))
 
 
 def test_moved_is_exact_at_both_ends():
@@ -178,10 +178,9 @@ def test_moved_is_exact_at_both_ends():
 
     per_class = np.array([1e-3, 0.7, 30.0])
     leave = np.array([True, False, True])
-    moved = _moved(0.1, per_class, leave)
-    np.testing.assert_array_equal(moved(0.0), [0.1, 0.1, 0.1])
-    np.testing.assert_array_equal(moved(1.0), [1e-3, 0.1, 30.0])
-    np.testing.assert_allclose(moved(0.5), [0.01, 0.1, np.sqrt(3.0)])
+    np.testing.assert_array_equal(_moved(0.1, per_class, leave, 0.0), [0.1, 0.1, 0.1])
+    np.testing.assert_array_equal(_moved(0.1, per_class, leave, 1.0), [1e-3, 0.1, 30.0])
+    np.testing.assert_allclose(_moved(0.1, per_class, leave, 0.5), [0.01, 0.1, np.sqrt(3.0)])
 
 
 def test_no_evidence_means_no_move_and_no_validation():
