@@ -31,9 +31,11 @@ rewritten after each size, so an interrupted run keeps what it measured.
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -263,8 +265,8 @@ def single_fits(size, X, y, C, tol, repeats, peer_repeats, methods, seed):
                 for _ in range(runs_of(name, repeats, peer_repeats) - 1)
             ]
         TORCH_TIME_LIMIT[0] = time_limit
-        if name.startswith("ours"):
-            memory = probe_memory(size, seed, name, C, method_tol, dtype)
+        if name in OURS:
+            memory = probe_memory(size, seed, name, C, method_tol, dtype).get("peak_extra_MiB")
         else:  # a fresh process would run the slow peer once more
             memory = float(np.median([run.peak_extra_bytes for run in runs])) / 2**20
         for repeat, run in enumerate(runs):
@@ -307,39 +309,109 @@ def in_process_peak(method, *args):
     return run
 
 
+# Memory probes cap the fit at this many iterations: the peak is reached once
+# the solver's buffers exist (L-BFGS's history is full after 10 iterations;
+# Newton-CG's per-sample state and conjugate-gradient vectors exist from its first).
+PROBE_MAX_ITER = {"lbfgs": 15, "newton-cg": 2}
+# A fixed glibc mmap threshold in the probe: large arrays are mapped and
+# unmapped, not recycled from the heap, so that the resident peak of a later
+# fit counts its arrays instead of reusing memory freed earlier.
+PROBE_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+OURS = {  # method name -> (solver, BLAS threads)
+    "ours lbfgs": ("lbfgs", None),
+    "ours lbfgs, BLAS 1 thread": ("lbfgs", 1),
+    "ours newton-cg": ("newton-cg", None),
+}
+
+
 def probe_memory(size, seed, method, C, tol, dtype):
-    """Peak resident memory added by one fit, in MiB, measured in a fresh process."""
-    command = [
-        sys.executable,
-        __file__,
-        "--memory-probe",
-        json.dumps(
-            {
-                "size": size,
-                "seed": seed,
-                "method": method,
-                "C": C,
-                "tol": tol,
-                "dtype": np.dtype(dtype).name,
-            }
-        ),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    """Peak memory added by our fits, in MiB, measured in a fresh process.
+
+    Returns a dict: ``first_fit_MiB`` (resident, the first fit of the process
+    after a 200-row warm-up: includes the libraries' one-time set-up),
+    ``peak_extra_MiB`` (resident, a second fit of the same data) and
+    ``traced_MiB`` (NumPy and Python allocations during a third fit, by
+    tracemalloc); all empty when the probe fails.
+    """
+    solver, threads = OURS[method]
+    spec = {"size": size, "seed": seed, "solver": solver, "threads": threads}
+    spec.update(C=C, tol=tol, dtype=np.dtype(dtype).name)
+    command = [sys.executable, __file__, "--memory-probe", json.dumps(spec)]
+    environment = {**os.environ, **PROBE_ENVIRONMENT}
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     try:
-        return json.loads(result.stdout.strip().splitlines()[-1])["peak_extra_MiB"]
-    except (IndexError, ValueError, KeyError):
-        return None
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {}
 
 
 def memory_probe(spec):
-    """Child process of `probe_memory`: data and warm-up first, then the measured fit."""
+    """Child process of `probe_memory`: data and warm-up first, then the measured fits."""
     spec = json.loads(spec)
     X, y = make_problem(spec["size"], seed=spec["seed"])
     X = X.astype(spec["dtype"])
-    method = METHODS[spec["method"]]
-    method(X[:200], y[:200], spec["C"], 1e-2)  # compile / initialise outside the measurement
-    run = in_process_peak(method, X, y, spec["C"], spec["tol"])
-    print(json.dumps({"peak_extra_MiB": run.peak_extra_bytes / 2**20}))
+
+    def fit(X, y, tol, max_iter):
+        model = ClassWiseRegularizedLogisticRegression(
+            C=spec["C"], tol=tol, max_iter=max_iter, solver=spec["solver"]
+        )
+        with thread_limit(spec["threads"]), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _, seconds = timed(model.fit, X, y)
+        return Run(seconds)
+
+    fit(X[:200], y[:200], 1e-2, 5)  # compile outside the measurements
+    max_iter = PROBE_MAX_ITER[spec["solver"]]
+    first, second = (in_process_peak(fit, X, y, spec["tol"], max_iter) for _ in range(2))
+    tracemalloc.start()
+    fit(X, y, spec["tol"], max_iter)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(
+        json.dumps(
+            {
+                "first_fit_MiB": first.peak_extra_bytes / 2**20,
+                "peak_extra_MiB": second.peak_extra_bytes / 2**20,
+                "traced_MiB": traced / 2**20,
+            }
+        )
+    )
+
+
+MEMORY_SECTION = "memory, float32 fit"
+MEMORY_COLUMNS = [
+    "size",
+    "method",
+    "X_MiB",
+    "first_fit_MiB",
+    "peak_extra_MiB",
+    "traced_MiB",
+    "extra / X",
+]
+
+
+def memory(size, X, seed, C, tol):
+    """Peak extra memory of our fits of float32 `X` against its size (fresh processes)."""
+    X_MiB = X.astype(np.float32, copy=False).nbytes / 2**20
+    rows = []
+    for method in ("ours lbfgs", "ours newton-cg"):
+        probe = probe_memory(size, seed, method, C, tol, np.float32)
+        if not probe:
+            continue
+        worst = max(probe["peak_extra_MiB"], probe["traced_MiB"])
+        rows.append(
+            {
+                "section": MEMORY_SECTION,
+                "size": size,
+                "method": method,
+                "tol": tol,
+                "X_MiB": X_MiB,
+                **probe,
+                "extra / X": worst / X_MiB,
+            }
+        )
+        print(f"  {size} {method}: {worst:.1f} MiB extra = {worst / X_MiB:.0%} of X", flush=True)
+    return rows
 
 
 def per_class_cost(size, X, y, tol, repeats):
@@ -570,6 +642,7 @@ def main(argv=None):
         print(f"{size}: X {X.shape} float32, {int(y.max()) + 1} classes", flush=True)
         C = REAL_C.get(size, args.C)
         rows += per_evaluation(size, X, y, C, args.repeats)
+        rows += memory(size, X, args.seed, C, args.tol)
         if size == "L":  # per-iteration figures only: full fits take hours in scikit-learn
             write_results(rows, args.out, argv)
             continue
@@ -595,7 +668,8 @@ def write_results(rows, out, argv):
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    summary = summarise(rows)
+    memory_rows = [r for r in rows if r["section"] == MEMORY_SECTION]
+    summary = summarise([r for r in rows if r["section"] != MEMORY_SECTION])
     table_columns = [
         "section",
         "size",
@@ -621,7 +695,8 @@ def write_results(rows, out, argv):
         "run for --peer-time-limit seconds is stopped; `reached gap` says so, the row "
         "is its last, stopped attempt, and its ratio is then a lower bound. "
         "`peak_extra_MiB`: peak resident memory added by one fit: this library's in a "
-        "fresh process, the peers' in the benchmark process during their timed runs "
+        "fresh process (a second fit there, capped at a few iterations; see the memory "
+        "table below), the peers' in the benchmark process during their timed runs "
         "(a fresh process would run each slow peer once more; memory the process "
         "already holds may be reused, so theirs can be under-counted). "
         "`X_MiB` is the size of X in that dtype.\n\n"
@@ -630,6 +705,25 @@ def write_results(rows, out, argv):
         )
         + "\n"
     )
+    if memory_rows:
+        text += (
+            "\n## Memory of float32 fits\n\n"
+            "This library's fits of the float32 problems at `--tol`, each solver probed in "
+            "a fresh process, capped at 15 L-BFGS or 2 Newton-CG iterations (the peak is "
+            "reached once the solver's buffers exist: the L-BFGS history is full after "
+            "10), with "
+            "glibc's mmap threshold fixed so that freed arrays are returned rather than "
+            "recycled. `first_fit_MiB`: resident memory added by the first fit after a "
+            "200-row warm-up (includes the libraries' one-time set-up, e.g. BLAS "
+            "buffers); `peak_extra_MiB`: the same for a second fit; `traced_MiB`: NumPy "
+            "and Python allocations during a third fit (tracemalloc); `extra / X`: the "
+            "larger of the last two over the size of X.\n\n"
+            + markdown_table(
+                [{k: format_value(v) for k, v in r.items()} for r in memory_rows],
+                MEMORY_COLUMNS,
+            )
+            + "\n"
+        )
     (out / "cpu.md").write_text(text)
 
 

@@ -16,13 +16,16 @@ from ._preconditioner import numpy_preconditioner
 
 __all__ = ["LogisticObjective"]
 
-# Bytes of one chunk of logits. Large enough for BLAS to run at full speed
-# (hundreds of rows or more), small against X.
+# Bytes of one chunk of logits: at most this, and at most this share of X,
+# but never fewer rows than _MIN_CHUNK_ROWS (below that, BLAS slows down).
 _CHUNK_BYTES = 8 * 2**20
+_CHUNK_FRACTION_OF_X = 1 / 32
+_MIN_CHUNK_ROWS = 256
 # Keep per-sample Hessian state (n_samples x n_outputs) for Hessian products
-# when it is at most this large or a quarter of X; otherwise recompute it per
-# chunk, at the cost of one more matrix product per Hessian product.
-_STATE_BYTES = 16 * 2**20
+# when it takes at most this share of X; otherwise recompute it per chunk, at
+# the cost of one more matrix product per Hessian product. With the chunk
+# buffers, a Newton-CG fit then adds at most about a quarter of X.
+_STATE_FRACTION_OF_X = 1 / 8
 # Below this many logits per chunk, threads cost more than they bring.
 _MIN_LOGITS_PER_THREAD = 16384
 
@@ -65,7 +68,8 @@ class LogisticObjective(LinearLayout):
     logit_penalty : float
     fit_intercept : bool
     chunk_rows : int, default=None
-        Rows per chunk; by default about 8 MiB of logits.
+        Rows per chunk; by default 1/32 of X's size in logits, at most
+        8 MiB, at least 256 rows.
     n_threads : int, default=None
         Threads of the kernels; by default as many as BLAS may use.
     """
@@ -101,21 +105,24 @@ class LogisticObjective(LinearLayout):
         self.logit_penalty = float(logit_penalty)
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
 
+        x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
+        row_bytes = self.n_outputs * self.dtype.itemsize
         if chunk_rows is None:
-            chunk_rows = _CHUNK_BYTES // (self.n_outputs * self.dtype.itemsize)
+            budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * x_bytes)
+            chunk_rows = max(_MIN_CHUNK_ROWS, int(budget // row_bytes))
         self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
         self._chunks = [
             (start, min(start + self.chunk_rows, self.n_samples))
             for start in range(0, self.n_samples, self.chunk_rows)
         ]
-        state_bytes = self.n_samples * self.n_outputs * self.dtype.itemsize
-        x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
-        self.stores_hessian_state = state_bytes <= max(_STATE_BYTES, x_bytes // 4)
+        state_bytes = self.n_samples * row_bytes
+        self.stores_hessian_state = state_bytes <= _STATE_FRACTION_OF_X * x_bytes
 
         self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
         self._state = None  # per-sample Hessian state, allocated on first use
+        self._state_chunk = None  # or one chunk of it, recomputed per product
         self._preconditioner = None  # built on first use of `precondition`
         # Mean curvature per output at the last evaluated point; before any
         # evaluation, that of the uniform prediction.
@@ -292,15 +299,19 @@ class LogisticObjective(LinearLayout):
         intercept_at = (self._zero_intercept if b is None else b).copy()
         return loss, grad, lambda v: self._hessp(v, W_at, intercept_at)
 
-    def _hessian_state_of_chunk(self, rows, W_at, intercept_at, logits_at, state):
-        """Recompute the per-sample Hessian state of one chunk into `state`."""
+    def _hessian_state_of_chunk(self, rows, W_at, intercept_at, state):
+        """Recompute the per-sample Hessian state of one chunk into `state`.
+
+        The logits at the expansion point are written to `state` and turned
+        into the state in place (the kernels read each entry before writing it).
+        """
         start, stop = rows
-        self._logits_of(rows, W_at, logits_at)
+        self._logits_of(rows, W_at, state)
         weights = self.weights[start:stop]
 
         def task(a, b, _):
             self.datafit.hessian_state(
-                logits_at[a:b], intercept_at, weights[a:b], self.logit_penalty, state[a:b]
+                state[a:b], intercept_at, weights[a:b], self.logit_penalty, state[a:b]
             )
 
         self._on_thread_blocks(stop - start, task)
@@ -328,19 +339,16 @@ class LogisticObjective(LinearLayout):
         out = np.empty_like(v)
         out_W, out_b = self.unpack(out)
         intercept_hessp = np.zeros(self.n_outputs, dtype=np.float64)
-        if not self.stores_hessian_state:
-            logits_at = np.empty_like(self._logits)
-            state_chunk = np.empty_like(self._logits)
+        if not self.stores_hessian_state and self._state_chunk is None:
+            self._state_chunk = np.empty_like(self._logits)
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits[: stop - start]
             self._logits_of((start, stop), V, z)
             if self.stores_hessian_state:
                 state = self._state[start:stop]
             else:
-                state = state_chunk[: stop - start]
-                self._hessian_state_of_chunk(
-                    (start, stop), W_at, intercept_at, logits_at[: stop - start], state
-                )
+                state = self._state_chunk[: stop - start]
+                self._hessian_state_of_chunk((start, stop), W_at, intercept_at, state)
             intercept_part = self._hessp_of_chunk(z, (start, stop), v_intercept, state)
             intercept_hessp += intercept_part
             self._add_back_product(z, (start, stop), out_W, first=i == 0)

@@ -23,46 +23,60 @@ misjudges classes whose curvature sits on a few boundary samples. Measured on
 shared curvature never needed more evaluations than plain L-BFGS (1.1 to 6 x
 fewer), the per-class one needed up to 3.6 x more on 4 of them.
 
-When (d + 1)^2 entries would not fit the memory budget, only the diagonal of B
-is used.
+B and its eigenvectors are computed in the data's dtype. When they would not
+fit the memory budget (see `use_full_basis`), only the diagonal of B is used.
 """
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import eigh, get_blas_funcs
 
 __all__ = ["FeatureCovariancePreconditioner", "numpy_preconditioner", "use_full_basis"]
 
-# The full (d + 1) x (d + 1) eigenbasis is kept when it takes at most this
-# many bytes or this fraction of X; otherwise only the diagonal of B.
-_DENSE_BYTES = 16 * 2**20
+# The full (d + 1) x (d + 1) eigenbasis is used when building it (B and its
+# eigenvectors: two (d + 1)^2 arrays in the data's dtype) takes at most this
+# fraction of X or this many bytes; otherwise only the diagonal of B. The
+# floor keeps the basis on data with few samples per feature, where it is a
+# large share of a small X but still saves time: on 5,000 x 1,280 Fashion-MNIST
+# features, L-BFGS took 1.8 s with it and 2.9 s with the diagonal.
 _DENSE_FRACTION_OF_X = 1 / 8
+_DENSE_BYTES = 32 * 2**20
 # Bytes of the one temporary chunk when accumulating B.
 _CHUNK_BYTES = 4 * 2**20
 
 
 def _weighted_gram(X, weights, fit_intercept, dtype):
-    """B = X~^T diag(weights) X~ with X~ = [X, 1], in float64."""
+    """B = X~^T diag(weights) X~ with X~ = [X, 1], in `dtype`, Fortran-ordered.
+
+    Dense X is accumulated in place by BLAS (syrk, upper triangle only) over
+    chunks of sqrt(weights) * X~, so that the only temporaries are one chunk
+    (at most a sixteenth of X) and no second (d + 1)^2 array.
+    """
     n_samples, n_features = X.shape
     size = n_features + int(fit_intercept)
-    gram = np.zeros((size, size))
     if sparse.issparse(X):
         weighted = X.multiply(weights[:, None]).tocsr()
+        gram = np.zeros((size, size), dtype=dtype, order="F")
         gram[:n_features, :n_features] = (X.T @ weighted).toarray()
-        column_sums = np.asarray(weighted.sum(axis=0)).ravel()
-    else:
-        # One weighted chunk at a time: the only temporary is its copy, at
-        # most a sixteenth of X.
-        chunk_bytes = min(_CHUNK_BYTES, max(X.nbytes // 16, 2**16))
-        rows = max(1, chunk_bytes // (n_features * X.dtype.itemsize))
-        column_sums = np.zeros(n_features)
-        for start in range(0, n_samples, rows):
-            chunk = X[start : start + rows]
-            chunk_weights = weights[start : start + rows].astype(dtype)
-            gram[:n_features, :n_features] += (chunk * chunk_weights[:, None]).T @ chunk
-            column_sums += chunk_weights @ chunk
-    if fit_intercept:
-        gram[:n_features, -1] = gram[-1, :n_features] = column_sums
-        gram[-1, -1] = weights.sum(dtype=np.float64)
+        if fit_intercept:
+            column_sums = np.asarray(weighted.sum(axis=0)).ravel()
+            gram[:n_features, -1] = gram[-1, :n_features] = column_sums
+            gram[-1, -1] = weights.sum(dtype=np.float64)
+        return gram
+    gram = np.zeros((size, size), dtype=dtype, order="F")
+    (syrk,) = get_blas_funcs(("syrk",), (gram,))
+    chunk_bytes = min(_CHUNK_BYTES, max(X.nbytes // 16, 2**16))
+    rows = max(1, chunk_bytes // (size * gram.itemsize))
+    root_weights = np.sqrt(weights).astype(dtype)
+    chunk = np.empty((min(rows, n_samples), size), dtype=dtype)
+    for start in range(0, n_samples, rows):
+        stop = min(start + rows, n_samples)
+        part = chunk[: stop - start]
+        np.multiply(X[start:stop], root_weights[start:stop, None], out=part[:, :n_features])
+        if fit_intercept:
+            part[:, -1] = root_weights[start:stop]
+        # A C-ordered chunk is the Fortran-ordered transpose: syrk(A) = A A^T.
+        syrk(1.0, part.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
     return gram
 
 
@@ -125,8 +139,8 @@ class FeatureCovariancePreconditioner:
 
 
 def use_full_basis(size, itemsize, x_bytes):
-    """Whether a (size x size) eigenbasis fits the memory budget."""
-    return size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
+    """Whether building a (size x size) eigenbasis fits the memory budget."""
+    return 2 * size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
 
 
 def numpy_preconditioner(X, weights, fit_intercept, dtype):
@@ -139,16 +153,18 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
         Normalised sample weights (summing to one).
     fit_intercept : bool
     dtype : dtype
-        Of the vectors it is applied to.
+        Of the vectors it is applied to, and of its computation.
     """
     size = X.shape[1] + int(fit_intercept)
     x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
     if use_full_basis(size, np.dtype(dtype).itemsize, x_bytes):
-        eigenvalues, eigenvectors = np.linalg.eigh(
-            _weighted_gram(X, weights, fit_intercept, dtype)
+        # In place on the upper triangle of B: only the eigenvectors are new.
+        eigenvalues, eigenvectors = eigh(
+            _weighted_gram(X, weights, fit_intercept, dtype),
+            lower=False,
+            overwrite_a=True,
+            check_finite=False,
         )
-        return FeatureCovariancePreconditioner(
-            eigenvalues.astype(dtype), eigenvectors.astype(dtype)
-        )
+        return FeatureCovariancePreconditioner(eigenvalues, eigenvectors)
     diagonal = _weighted_squares(X, weights, fit_intercept)
     return FeatureCovariancePreconditioner(diagonal.astype(dtype), None)

@@ -235,3 +235,23 @@ def test_huge_logits_give_finite_loss_and_gradient():
     loss, gradient = objective.loss_gradient(coef)
     assert np.isfinite(loss) and np.all(np.isfinite(gradient))
     np.testing.assert_allclose(loss, reference_loss(objective, coef, data), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_features, n_classes, stores_state",
+    [
+        (20_000, 128, 10, True),  # n x K is 1/13 of X: kept for Hessian products
+        (20_000, 64, 10, False),  # 1/6 of X: recomputed per chunk instead
+    ],
+)
+def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, stores_state):
+    objective, (X, *_) = make_objective(n_classes, n_samples, n_features, dtype=np.float32)
+    chunk_bytes = objective.chunk_rows * n_classes * 4
+    assert objective.chunk_rows < n_samples
+    assert chunk_bytes <= max(X.nbytes / 32, 256 * n_classes * 4)
+    assert objective.stores_hessian_state is stores_state
+
+
+def test_chunks_keep_a_minimum_of_rows():
+    objective, _ = make_objective(3, n_samples=2000, n_features=2, dtype=np.float32)
+    assert objective.chunk_rows == 256

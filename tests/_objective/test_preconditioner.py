@@ -53,6 +53,33 @@ def test_apply_is_the_inverse_of_the_block_matrix(
     np.testing.assert_allclose(preconditioner.apply(V, curvature.mean(), l2), expected, rtol=1e-8)
 
 
+def test_float32_basis_matches_the_float64_one():
+    """B is built and decomposed in float32 for float32 data; it stays accurate."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3000, 40)) @ rng.standard_normal((40, 40))
+    weights = rng.uniform(0.5, 1.5, len(X))
+    weights /= weights.sum()
+    exact = numpy_preconditioner(X, weights, True, np.float64)
+    single = numpy_preconditioner(X.astype(np.float32), weights, True, np.float32)
+    assert single.full and single.eigenvectors.dtype == np.float32
+    V = rng.standard_normal((2, 41))
+    for l2 in ([1e-5, 1e-5], [1e-3, 1e-2]):
+        expected = exact.apply(V, 0.2, np.array(l2))
+        got = single.apply(V.astype(np.float32), 0.2, np.array(l2, np.float32))
+        assert got.dtype == np.float32
+        # small components carry float32 rounding of an ill-conditioned B
+        assert np.linalg.norm(got - expected) <= 1e-3 * np.linalg.norm(expected)
+
+
+def test_the_full_basis_is_kept_within_the_memory_budget():
+    weights = np.full(4000, 1 / 4000)
+    # (d + 1)^2 floats twice against an eighth of X, with a floor of 32 MiB
+    assert preconditioner_module.use_full_basis(101, 4, 4000 * 100 * 4)
+    assert not preconditioner_module.use_full_basis(3001, 4, 4000 * 3000 * 4)
+    X = np.ones((4000, 3000), np.float32)
+    assert not numpy_preconditioner(X, weights, True, np.float32).full
+
+
 def test_float32_data_gives_a_float32_preconditioner():
     X = np.random.default_rng(1).standard_normal((30, 3)).astype(np.float32)
     preconditioner = numpy_preconditioner(X, np.full(30, 1 / 30), True, np.float32)
