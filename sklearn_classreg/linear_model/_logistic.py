@@ -224,8 +224,8 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
         when it would take more than half the free device memory.
     batch_size : int, default=None
         Rows of X processed at a time (the memory beyond X is a few buffers
-        of batch_size x n_classes). By default about 8 MiB of logits on CPU,
-        and a share of the free memory on a GPU.
+        of batch_size x n_classes). By default logits of at most 1/32 of X's
+        size and 8 MiB on CPU, and a share of the free memory on a GPU.
 
     Attributes
     ----------
