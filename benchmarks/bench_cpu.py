@@ -81,8 +81,8 @@ def thread_limit(threads):
 
 
 # ------------------------------------------------------------------ methods
-def fit_ours(X, y, C, tol, solver="lbfgs", threads=None):
-    model = ClassWiseRegularizedLogisticRegression(C=C, tol=tol, max_iter=MAX_ITER, solver=solver)
+def fit_ours(X, y, C, tol, solver="lbfgs", threads=None, max_iter=MAX_ITER):
+    model = ClassWiseRegularizedLogisticRegression(C=C, tol=tol, max_iter=max_iter, solver=solver)
     with thread_limit(threads):
         _, seconds = timed(model.fit, X, y)
     return Run(seconds, int(model.n_iter_[0]), -1, model.coef_, model.intercept_)
@@ -127,10 +127,18 @@ def fit_torch(X, y, C, tol, threads=None):
     )
 
 
+OURS = {  # method name -> (solver, BLAS threads)
+    "ours lbfgs": ("lbfgs", None),
+    "ours lbfgs, BLAS 1 thread": ("lbfgs", 1),
+    "ours newton-cg": ("newton-cg", None),
+}
 METHODS = {
-    "ours lbfgs": lambda X, y, C, tol: fit_ours(X, y, C, tol),
-    "ours lbfgs, BLAS 1 thread": lambda X, y, C, tol: fit_ours(X, y, C, tol, threads=1),
-    "ours newton-cg": lambda X, y, C, tol: fit_ours(X, y, C, tol, solver="newton-cg"),
+    **{
+        name: lambda X, y, C, tol, solver=solver, threads=threads: fit_ours(
+            X, y, C, tol, solver, threads
+        )
+        for name, (solver, threads) in OURS.items()
+    },
     "sklearn lbfgs": lambda X, y, C, tol: fit_sklearn(X, y, C, tol),
     "sklearn lbfgs, 1 thread": lambda X, y, C, tol: fit_sklearn(X, y, C, tol, threads=1),
     "sklearn newton-cg": lambda X, y, C, tol: fit_sklearn(X, y, C, tol, solver="newton-cg"),
@@ -317,11 +325,6 @@ PROBE_MAX_ITER = {"lbfgs": 15, "newton-cg": 2}
 # unmapped, not recycled from the heap, so that the resident peak of a later
 # fit counts its arrays instead of reusing memory freed earlier.
 PROBE_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
-OURS = {  # method name -> (solver, BLAS threads)
-    "ours lbfgs": ("lbfgs", None),
-    "ours lbfgs, BLAS 1 thread": ("lbfgs", 1),
-    "ours newton-cg": ("newton-cg", None),
-}
 
 
 def probe_memory(size, seed, method, C, tol, dtype):
@@ -350,21 +353,13 @@ def memory_probe(spec):
     spec = json.loads(spec)
     X, y = make_problem(spec["size"], seed=spec["seed"])
     X = X.astype(spec["dtype"])
-
-    def fit(X, y, tol, max_iter):
-        model = ClassWiseRegularizedLogisticRegression(
-            C=spec["C"], tol=tol, max_iter=max_iter, solver=spec["solver"]
-        )
-        with thread_limit(spec["threads"]), warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            _, seconds = timed(model.fit, X, y)
-        return Run(seconds)
-
-    fit(X[:200], y[:200], 1e-2, 5)  # compile outside the measurements
+    setting = (spec["C"], spec["tol"], spec["solver"], spec["threads"])
     max_iter = PROBE_MAX_ITER[spec["solver"]]
-    first, second = (in_process_peak(fit, X, y, spec["tol"], max_iter) for _ in range(2))
+    warnings.simplefilter("ignore", ConvergenceWarning)  # the fits are capped
+    fit_ours(X[:200], y[:200], *setting, 5)  # compile outside the measurements
+    first, second = (in_process_peak(fit_ours, X, y, *setting, max_iter) for _ in range(2))
     tracemalloc.start()
-    fit(X, y, spec["tol"], max_iter)
+    fit_ours(X, y, *setting, max_iter)
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(
