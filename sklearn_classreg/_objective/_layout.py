@@ -43,6 +43,17 @@ class LinearLayout:
         b = coef[n_coef:] if self.fit_intercept else None
         return W, b
 
+    def _preconditioned(self, preconditioner, v, curvature, out=None):
+        """`preconditioner` (see `_preconditioner.py`) applied to the flat vector v.
+
+        Written to `out` (a new vector by default), which may be v itself;
+        the only temporary is one array of v's size.
+        """
+        if out is None:
+            out = self._new_array((self.n_params,))
+        preconditioner.apply_into(*self.unpack(v), curvature, self._l2, *self.unpack(out))
+        return out
+
     def pack(self, W, b=None):
         """Flat parameter vector from W of shape (n_outputs, n_features) and b (NumPy)."""
         coef = np.zeros(self.n_params, dtype=np.float64)

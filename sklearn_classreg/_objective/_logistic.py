@@ -12,7 +12,7 @@ from scipy import sparse
 
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
 from ._layout import LinearLayout
-from ._preconditioner import numpy_preconditioner
+from ._preconditioner import numpy_preconditioner, preconditioner_bytes
 
 __all__ = ["LogisticObjective"]
 
@@ -21,13 +21,36 @@ __all__ = ["LogisticObjective"]
 _CHUNK_BYTES = 8 * 2**20
 _CHUNK_FRACTION_OF_X = 1 / 32
 _MIN_CHUNK_ROWS = 256
-# Keep per-sample Hessian state (n_samples x n_outputs) for Hessian products
-# when it takes at most this share of X; otherwise recompute it per chunk, at
-# the cost of one more matrix product per Hessian product. With the chunk
-# buffers, a Newton-CG fit then adds at most about a quarter of X.
-_STATE_FRACTION_OF_X = 1 / 8
+# The memory plan: a fit adds at most this share of X where it can.
+# - Newton-CG: the two chunk buffers, the preconditioner and _SOLVER_VECTORS
+#   parameter-sized vectors (iterate, gradient, conjugate-gradient vectors,
+#   line search) come first. What is left keeps per-sample Hessian state
+#   (n_outputs values per row) for as many leading chunks as fit; the state of
+#   the other chunks is recomputed in each Hessian product, at the cost of one
+#   more matrix product on them.
+# - L-BFGS sizes its history with what the objective's buffers leave
+#   (`solver_memory_bytes`).
+_FIT_FRACTION_OF_X = 1 / 4
+_SOLVER_VECTORS = 16
 # Below this many logits per chunk, threads cost more than they bring.
 _MIN_LOGITS_PER_THREAD = 16384
+
+
+def _squared_row_norms(W, n_blocks=8):
+    """Squared norms of the rows of W, summed in float64.
+
+    In blocks of rows: einsum casts float32 operands to float64 in a buffer
+    of their size.
+    """
+    block = max(1, -(-W.shape[0] // n_blocks))
+    return np.concatenate(
+        [
+            np.einsum(
+                "kj,kj->k", W[start : start + block], W[start : start + block], dtype=np.float64
+            )
+            for start in range(0, W.shape[0], block)
+        ]
+    )
 
 
 class LogisticObjective(LinearLayout):
@@ -105,7 +128,7 @@ class LogisticObjective(LinearLayout):
         self.logit_penalty = float(logit_penalty)
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
 
-        x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
+        self._x_bytes = x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
         row_bytes = self.n_outputs * self.dtype.itemsize
         if chunk_rows is None:
             budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * x_bytes)
@@ -115,14 +138,14 @@ class LogisticObjective(LinearLayout):
             (start, min(start + self.chunk_rows, self.n_samples))
             for start in range(0, self.n_samples, self.chunk_rows)
         ]
-        state_bytes = self.n_samples * row_bytes
-        self.stores_hessian_state = state_bytes <= _STATE_FRACTION_OF_X * x_bytes
+        # Leading rows whose Hessian state is kept (the rest is recomputed).
+        self.hessian_state_rows = self._planned_state_rows(x_bytes)
 
         self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
-        self._state = None  # per-sample Hessian state, allocated on first use
-        self._state_chunk = None  # or one chunk of it, recomputed per product
+        self._state = None  # kept Hessian state, allocated on first use
+        self._state_chunk = None  # one chunk of it, recomputed per product
         self._preconditioner = None  # built on first use of `precondition`
         # Mean curvature per output at the last evaluated point; before any
         # evaluation, that of the uniform prediction.
@@ -130,7 +153,37 @@ class LogisticObjective(LinearLayout):
         self.class_curvature = np.full(self.n_outputs, (1.0 / n_classes) * (1 - 1.0 / n_classes))
         self._grad_buffer = None  # for chunked accumulation of R^T X
 
-    def precondition(self, v):
+    def _planned_state_rows(self, x_bytes):
+        """Rows of Hessian state that fit the memory plan (see _FIT_FRACTION_OF_X)."""
+        itemsize = self.dtype.itemsize
+        row_bytes = self.n_outputs * itemsize
+        size = self.n_features + int(self.fit_intercept)
+        fixed = (
+            2 * self.chunk_rows * row_bytes
+            + preconditioner_bytes(size, itemsize, x_bytes, while_built=True)
+            + _SOLVER_VECTORS * self.n_params * itemsize
+        )
+        rows = int(max(0.0, _FIT_FRACTION_OF_X * x_bytes - fixed) // row_bytes)
+        if rows >= self.n_samples:
+            return self.n_samples
+        return rows - rows % self.chunk_rows  # whole chunks only
+
+    def solver_memory_bytes(self):
+        """Bytes a solver may keep within the memory plan (see _FIT_FRACTION_OF_X).
+
+        The plan's share of X, less the objective's own buffers: a chunk of
+        logits, a gradient-sized buffer, the preconditioner, and per sample
+        the labels, the weights and the caller's float64 weights. L-BFGS
+        sizes its history with it. May be negative: no room at all.
+        """
+        itemsize = self.dtype.itemsize
+        size = self.n_features + int(self.fit_intercept)
+        own = (self.chunk_rows * self.n_outputs + self.n_params) * itemsize
+        own += self.n_samples * (self.y.itemsize + itemsize + 8)
+        own += preconditioner_bytes(size, itemsize, self._x_bytes)
+        return _FIT_FRACTION_OF_X * self._x_bytes - own
+
+    def precondition(self, v, out=None):
         """Approximate inverse Hessian times v, at the last evaluated point.
 
         See `_preconditioner.py`. The factor built from the features is
@@ -139,6 +192,8 @@ class LogisticObjective(LinearLayout):
         Parameters
         ----------
         v : ndarray of shape (n_params,)
+        out : ndarray of shape (n_params,), default=None
+            Where to write the result (it may be v); a new array by default.
 
         Returns
         -------
@@ -148,15 +203,8 @@ class LogisticObjective(LinearLayout):
             self._preconditioner = numpy_preconditioner(
                 self.X, self.weights, self.fit_intercept, self.dtype
             )
-        V, v_b = self.unpack(v)
-        blocks = V if v_b is None else np.hstack([V, v_b[:, None]])
-        result = self._preconditioner.apply(blocks, float(np.mean(self.class_curvature)), self._l2)
-        out = np.empty_like(v)
-        out_W, out_b = self.unpack(out)
-        out_W[...] = result[:, : self.n_features]
-        if out_b is not None:
-            out_b[...] = result[:, -1]
-        return out
+        curvature = float(np.mean(self.class_curvature))
+        return self._preconditioned(self._preconditioner, v, curvature, out)
 
     # --------------------------------------------------------------- backend
     def _new_array(self, shape):
@@ -222,15 +270,15 @@ class LogisticObjective(LinearLayout):
         intercept = self._zero_intercept if b is None else b
         grad = np.empty_like(coef)
         grad_W, grad_b = self.unpack(grad)
-        keep_state = keep_state and self.stores_hessian_state
-        if keep_state and self._state is None:
-            self._state = np.empty((self.n_samples, self.n_outputs), dtype=self.dtype)
+        state_rows = self.hessian_state_rows if keep_state else 0
+        if state_rows and (self._state is None or len(self._state) != state_rows):
+            self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
         sums = np.zeros((2, self.n_outputs), dtype=np.float64)
         loss = 0.0
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits[: stop - start]
             self._logits_of((start, stop), W, z)
-            state = self._state[start:stop] if keep_state else self._no_state
+            state = self._state[start:stop] if stop <= state_rows else self._no_state
             chunk_loss, chunk_sums = self._loss_gradient_of_chunk(
                 z, (start, stop), intercept, state
             )
@@ -241,9 +289,11 @@ class LogisticObjective(LinearLayout):
         # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
         n_classes = len(self.label_smoothing)
         self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
-        squared_norms = np.einsum("kj,kj->k", W, W, dtype=np.float64)
-        loss += 0.5 * float(self._l2.astype(np.float64) @ squared_norms)
-        grad_W += self._l2[:, None] * W
+        loss += 0.5 * float(self._l2.astype(np.float64) @ _squared_row_norms(W))
+        if self._grad_buffer is None:
+            grad_W += self._l2[:, None] * W
+        else:  # the same, without a temporary
+            grad_W += np.multiply(self._l2[:, None], W, out=self._grad_buffer)
         if grad_b is not None:
             grad_b[...] = intercept_grad
         return loss, grad
@@ -295,7 +345,7 @@ class LogisticObjective(LinearLayout):
         """
         loss, grad = self._evaluate(coef, keep_state=True)
         W, b = self.unpack(coef)
-        W_at = None if self.stores_hessian_state else W.copy()
+        W_at = None if self.hessian_state_rows == self.n_samples else W.copy()
         intercept_at = (self._zero_intercept if b is None else b).copy()
         return loss, grad, lambda v: self._hessp(v, W_at, intercept_at)
 
@@ -339,14 +389,14 @@ class LogisticObjective(LinearLayout):
         out = np.empty_like(v)
         out_W, out_b = self.unpack(out)
         intercept_hessp = np.zeros(self.n_outputs, dtype=np.float64)
-        if not self.stores_hessian_state and self._state_chunk is None:
-            self._state_chunk = np.empty_like(self._logits)
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits[: stop - start]
             self._logits_of((start, stop), V, z)
-            if self.stores_hessian_state:
+            if stop <= self.hessian_state_rows:
                 state = self._state[start:stop]
             else:
+                if self._state_chunk is None:
+                    self._state_chunk = np.empty_like(self._logits)
                 state = self._state_chunk[: stop - start]
                 self._hessian_state_of_chunk((start, stop), W_at, intercept_at, state)
             intercept_part = self._hessp_of_chunk(z, (start, stop), v_intercept, state)

@@ -31,7 +31,12 @@ import numpy as np
 from scipy import sparse
 from scipy.linalg import eigh, get_blas_funcs
 
-__all__ = ["FeatureCovariancePreconditioner", "numpy_preconditioner", "use_full_basis"]
+__all__ = [
+    "FeatureCovariancePreconditioner",
+    "numpy_preconditioner",
+    "preconditioner_bytes",
+    "use_full_basis",
+]
 
 # The full (d + 1) x (d + 1) eigenbasis is used when building it (B and its
 # eigenvectors: two (d + 1)^2 arrays in the data's dtype) takes at most this
@@ -41,8 +46,14 @@ __all__ = ["FeatureCovariancePreconditioner", "numpy_preconditioner", "use_full_
 # features, L-BFGS took 1.8 s with it and 2.9 s with the diagonal.
 _DENSE_FRACTION_OF_X = 1 / 8
 _DENSE_BYTES = 32 * 2**20
-# Bytes of the one temporary chunk when accumulating B.
+# The one temporary chunk when accumulating B: at most this many bytes and
+# this share of X (but at least 64 KiB).
 _CHUNK_BYTES = 4 * 2**20
+_CHUNK_FRACTION_OF_X = 1 / 32
+
+
+def _gram_chunk_bytes(x_bytes):
+    return int(min(_CHUNK_BYTES, max(_CHUNK_FRACTION_OF_X * x_bytes, 2**16)))
 
 
 def _weighted_gram(X, weights, fit_intercept, dtype):
@@ -50,7 +61,7 @@ def _weighted_gram(X, weights, fit_intercept, dtype):
 
     Dense X is accumulated in place by BLAS (syrk, upper triangle only) over
     chunks of sqrt(weights) * X~, so that the only temporaries are one chunk
-    (at most a sixteenth of X) and no second (d + 1)^2 array.
+    (see `_gram_chunk_bytes`) and no second (d + 1)^2 array.
     """
     n_samples, n_features = X.shape
     size = n_features + int(fit_intercept)
@@ -65,8 +76,7 @@ def _weighted_gram(X, weights, fit_intercept, dtype):
         return gram
     gram = np.zeros((size, size), dtype=dtype, order="F")
     (syrk,) = get_blas_funcs(("syrk",), (gram,))
-    chunk_bytes = min(_CHUNK_BYTES, max(X.nbytes // 16, 2**16))
-    rows = max(1, chunk_bytes // (size * gram.itemsize))
+    rows = max(1, _gram_chunk_bytes(X.nbytes) // (size * gram.itemsize))
     root_weights = np.sqrt(weights).astype(dtype)
     chunk = np.empty((min(rows, n_samples), size), dtype=dtype)
     for start in range(0, n_samples, rows):
@@ -129,18 +139,94 @@ class FeatureCovariancePreconditioner:
         -------
         array of the shape, type and dtype of V
         """
-        denominator = curvature * self.eigenvalues[None, :] + l2[:, None]
-        # Guard unpenalized classes whose probabilities have saturated.
-        floor = 1e-10 * max(float(denominator.max()), 1e-300)
-        scale = 1.0 / denominator.clip(min=floor)
+        coordinates = V * 1.0 if self.eigenvectors is None else V @ self.eigenvectors
+        self._divide(coordinates, curvature, l2)
         if self.eigenvectors is None:
-            return V * scale
-        return ((V @ self.eigenvectors) * scale) @ self.eigenvectors.T
+            return coordinates
+        return coordinates @ self.eigenvectors.T
+
+    def apply_into(self, V, v_b, curvature, l2, out_W, out_b):
+        """`apply` to the blocks [V, v_b], written to [out_W, out_b].
+
+        The blocks are given, and the result written, as the weights part
+        (n_outputs, n_features) and the intercept part (n_outputs,) or None,
+        as they lie in a parameter vector. The outputs may be V and v_b
+        themselves: the only temporary is one (n_outputs, n_features + 1)
+        array (and an eighth of one).
+        """
+        n_features = V.shape[1]
+        coordinates = _empty(V, (V.shape[0], n_features + int(v_b is not None)))
+        U = self.eigenvectors
+        if U is None:
+            coordinates[:, :n_features] = V
+            if v_b is not None:
+                coordinates[:, -1] = v_b
+        else:
+            _matmul_into(V, U[:n_features], coordinates)
+            if v_b is not None:  # + v_b U[-1]^T, in blocks of rows
+                for rows in _row_blocks(V.shape[0]):
+                    coordinates[rows] += v_b[rows, None] * U[-1][None, :]
+        self._divide(coordinates, curvature, l2)
+        if U is None:
+            out_W[...] = coordinates[:, :n_features]
+            if out_b is not None:
+                out_b[...] = coordinates[:, -1]
+            return
+        # (coordinates @ U^T)[:, j] = coordinates @ U[j] for each row j of U
+        _matmul_into(coordinates, U[:n_features].T, out_W)
+        if out_b is not None:
+            _matmul_into(coordinates, U[-1], out_b)
+
+    def _divide(self, coordinates, curvature, l2):
+        """coordinates[k, j] /= c beta_j + l2_k, in place."""
+        curvatures = curvature * self.eigenvalues
+        # Guard unpenalized classes whose probabilities have saturated.
+        floor = 1e-10 * max(float(curvatures.max()) + float(l2.max()), 1e-300)
+        # In blocks of rows, so that the denominators take an eighth of V.
+        for rows in _row_blocks(coordinates.shape[0]):
+            denominator = curvatures[None, :] + l2[rows, None]
+            if isinstance(denominator, np.ndarray):
+                np.maximum(denominator, floor, out=denominator)
+            else:  # a torch tensor
+                denominator.clamp_(min=floor)
+            coordinates[rows] /= denominator
+
+
+def _row_blocks(n_rows, n_blocks=8):
+    """Slices cutting n_rows into at most n_blocks blocks."""
+    size = max(1, -(-n_rows // n_blocks))
+    return [slice(start, start + size) for start in range(0, n_rows, size)]
+
+
+def _empty(like, shape):
+    """An uninitialised array of `like`'s type, dtype and device."""
+    if isinstance(like, np.ndarray):
+        return np.empty(shape, dtype=like.dtype)
+    return like.new_empty(shape)
+
+
+def _matmul_into(a, b, out):
+    """out <- a @ b for NumPy arrays or torch tensors, without a temporary."""
+    if isinstance(out, np.ndarray):
+        np.matmul(a, b, out=out)
+    else:
+        import torch
+
+        torch.matmul(a, b, out=out)
 
 
 def use_full_basis(size, itemsize, x_bytes):
     """Whether building a (size x size) eigenbasis fits the memory budget."""
     return 2 * size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
+
+
+def preconditioner_bytes(size, itemsize, x_bytes, *, while_built=False):
+    """Bytes the preconditioner keeps, or takes at the peak of building it."""
+    if not use_full_basis(size, itemsize, x_bytes):
+        return 2 * size * 8
+    if while_built:
+        return 2 * size * size * itemsize + _gram_chunk_bytes(x_bytes)
+    return size * size * itemsize
 
 
 def numpy_preconditioner(X, weights, fit_intercept, dtype):

@@ -421,8 +421,11 @@ class TorchLogisticObjective(LinearLayout):
                 gram[-1] = 1.0
         return gram, full
 
-    def precondition(self, v):
-        """Approximate inverse Hessian times v, at the last evaluated point."""
+    def precondition(self, v, out=None):
+        """Approximate inverse Hessian times v, at the last evaluated point.
+
+        Written to `out` (which may be v) when given, else to a new tensor.
+        """
         torch = self.torch
         with torch.no_grad():
             if self._preconditioner is None:
@@ -436,14 +439,5 @@ class TorchLogisticObjective(LinearLayout):
                     self._preconditioner = FeatureCovariancePreconditioner(
                         gram.to(self.dtype), None
                     )
-            V, v_b = self.unpack(v)
-            blocks = V if v_b is None else torch.cat([V, v_b[:, None]], dim=1)
-            result = self._preconditioner.apply(
-                blocks, float(np.mean(self.class_curvature)), self._l2
-            )
-            out = torch.empty_like(v)
-            out_W, out_b = self.unpack(out)
-            out_W[...] = result[:, : self.n_features]
-            if out_b is not None:
-                out_b[...] = result[:, -1]
-        return out
+            curvature = float(np.mean(self.class_curvature))
+            return self._preconditioned(self._preconditioner, v, curvature, out)

@@ -10,7 +10,8 @@ The objective protocol
 A solver only calls these members of the objective, whose arrays may be NumPy
 arrays or torch tensors (on any device):
 
-``loss_gradient(x) -> (loss: float, gradient)``
+``loss_gradient(x) -> (loss: float, gradient)``: a new gradient array at
+every call, which the solver owns (it computes the gradient change in it)
 ``loss_gradient_hessp(x) -> (loss, gradient, hessp)`` (Newton-CG only)
 ``dtype`` (NumPy or torch dtype; only its precision is used)
 """
@@ -109,12 +110,18 @@ class LineSearchSolver:
         return result if result.success else None
 
     def accept(self, result):
-        previous_x, previous_gradient = self.x, self.gradient
+        # The step s = x_new - x and the gradient change y = g_new - g are
+        # computed in place in the arrays of x and g, which are not needed
+        # any more: no new parameter-sized arrays.
+        step, gradient_change = self.x, self.gradient
         self.x, self.values = result.x, result.values
         self.loss, self.gradient = float(self.values[0]), self.values[1]
         self.grad_max = max_abs(self.gradient)
         self.step_size = result.step
-        self.update((self.x - previous_x, self.gradient - previous_gradient))
+        for change, new in ((step, self.x), (gradient_change, self.gradient)):
+            change -= new
+            change *= -1.0
+        self.update((step, gradient_change))
 
     def solve(self, objective, x0):
         """Minimise `objective` from `x0` (not modified); return an OptimizeResult."""
@@ -126,8 +133,7 @@ class LineSearchSolver:
                     f"max|gradient| = {self.grad_max:.3g} > tol={self.tol:g}"
                 )
                 break
-            direction, step0 = self.direction()
-            result = self.line_search(direction, step0)
+            result = self.line_search(*self.direction())  # the direction is freed here
             if result is None:
                 if self.recover():
                     continue

@@ -90,23 +90,29 @@ def wolfe_line_search(
     -------
     LineSearchResult
         On failure, the best point with a sufficient decrease (if any) is
-        still returned with ``success=True`` and a message saying so.
+        still returned with ``success=True`` and a message saying so. To
+        keep at most one trial point in memory, that point is evaluated again
+        (counted in ``n_evals``) unless it was the last one tried.
     """
     n_evals = 0
-    best = None  # (loss, step, x, values) of the best sufficient-decrease point
+    best = None  # (loss, step) of the best point with a sufficient decrease
+    last = None  # (step, x, values) of the last point tried: the only one kept
 
     def trial(step):
-        nonlocal n_evals, best
+        nonlocal n_evals, best, last
+        last = None  # free the previous point before evaluating the next
         n_evals += 1
-        x_new = x + step * direction
+        x_new = direction * step
+        x_new += x
         values = evaluate(x_new)
+        last = (step, x_new, values)
         loss = float(values[0])
         slope = dot(values[1], direction)
         if not (math.isfinite(loss) and math.isfinite(slope)):
-            return math.inf, math.inf, x_new, values
+            return math.inf, math.inf
         if loss <= loss0 + c1 * step * slope0 and (best is None or loss < best[0]):
-            best = (loss, step, x_new, values)
-        return loss, slope, x_new, values
+            best = (loss, step)
+        return loss, slope
 
     def decreases(step, loss):
         return loss <= loss0 + c1 * step * slope0 or loss <= loss0 + loss_noise
@@ -114,7 +120,8 @@ def wolfe_line_search(
     def flat(slope):
         return abs(slope) <= -c2 * slope0
 
-    def done(step, x_new, values, message=""):
+    def done(message=""):
+        step, x_new, values = last
         return LineSearchResult(True, step, x_new, values, n_evals, message)
 
     def zoom(lo, f_lo, d_lo, hi, f_hi, d_hi):
@@ -128,12 +135,12 @@ def wolfe_line_search(
             low, high = min(lo, hi), max(lo, hi)
             if step is None or not (low + 0.1 * width <= step <= high - 0.1 * width):
                 step = 0.5 * (lo + hi)
-            loss, slope, x_new, values = trial(step)
+            loss, slope = trial(step)
             if not decreases(step, loss) or loss >= f_lo + loss_noise:
                 hi, f_hi, d_hi = step, loss, slope
             else:
                 if flat(slope):
-                    return done(step, x_new, values)
+                    return done()
                 if slope * (hi - lo) >= 0.0:
                     hi, f_hi, d_hi = lo, f_lo, d_lo
                 lo, f_lo, d_lo = step, loss, slope
@@ -143,12 +150,12 @@ def wolfe_line_search(
     step = step0
     result = None
     while n_evals < max_evals:
-        loss, slope, x_new, values = trial(step)
+        loss, slope = trial(step)
         if not decreases(step, loss) or (n_evals > 1 and loss >= f_prev + loss_noise):
             result = zoom(prev, f_prev, d_prev, step, loss, slope)
             break
         if flat(slope):
-            return done(step, x_new, values)
+            return done()
         if slope >= 0.0:
             result = zoom(step, loss, slope, prev, f_prev, d_prev)
             break
@@ -157,8 +164,10 @@ def wolfe_line_search(
     if result is not None:
         return result
     if best is not None:
-        loss, step, x_new, values = best
-        return done(step, x_new, values, "curvature condition not met")
+        step = best[1]
+        if last[0] != step:  # evaluate the best point again rather than keep it
+            trial(step)
+        return done("curvature condition not met")
     return LineSearchResult(
         False, n_evals=n_evals, message="line search found no decrease of the loss"
     )

@@ -7,6 +7,8 @@ objective (on any device) without converting the parameter vector.
 
 import math
 
+import numpy as np
+
 __all__ = ["copy", "dot", "max_abs", "norm"]
 
 
@@ -27,4 +29,8 @@ def norm(a):
 
 def max_abs(a):
     """Largest absolute entry (0 for an empty vector), as a Python float."""
-    return float(abs(a).max()) if a.shape[0] else 0.0
+    if not a.shape[0]:
+        return 0.0
+    if hasattr(a, "abs"):  # torch
+        return float(a.abs().max())
+    return float(np.maximum(a.max(), -a.min()))  # no temporary; NaN propagates

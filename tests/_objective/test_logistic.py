@@ -104,10 +104,16 @@ def test_gradient_matches_five_point_finite_differences(case):
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("stores_state", [True, False])
-def test_hessp_matches_gradient_differences(case, stores_state):
-    objective, _ = make_objective(**case)
-    objective.stores_hessian_state = stores_state
+@pytest.mark.parametrize("kept_state", ["all", "none", "leading chunks"])
+def test_hessp_matches_gradient_differences(case, kept_state):
+    # Hessian state kept for every row, recomputed for every chunk, or kept
+    # for the leading chunks and recomputed for the others.
+    objective, _ = make_objective(**{"chunk_rows": 30, **case})
+    objective.hessian_state_rows = {
+        "all": objective.n_samples,
+        "none": 0,
+        "leading chunks": objective.n_samples // 2,
+    }[kept_state]
     rng = np.random.default_rng(3)
     coef = rng.standard_normal(objective.n_params)
     loss, gradient, hessp = objective.loss_gradient_hessp(coef)
@@ -238,18 +244,24 @@ def test_huge_logits_give_finite_loss_and_gradient():
 
 
 @pytest.mark.parametrize(
-    "n_samples, n_features, n_classes, stores_state",
+    "n_samples, n_features, n_classes, kept_rows",
     [
-        (20_000, 128, 10, True),  # n x K is 1/13 of X: kept for Hessian products
-        (20_000, 64, 10, False),  # 1/6 of X: recomputed per chunk instead
+        (20_000, 128, 10, 20_000),  # n x K is 1/13 of X: all kept for Hessian products
+        (20_000, 64, 10, 16_000),  # 1/6 of X: the leading 4 of 5 chunks fit the plan
+        (20_000, 8, 100, 0),  # 12 x X: not one chunk fits, all recomputed
     ],
 )
-def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, stores_state):
+def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, kept_rows):
     objective, (X, *_) = make_objective(n_classes, n_samples, n_features, dtype=np.float32)
     chunk_bytes = objective.chunk_rows * n_classes * 4
     assert objective.chunk_rows < n_samples
     assert chunk_bytes <= max(X.nbytes / 32, 256 * n_classes * 4)
-    assert objective.stores_hessian_state is stores_state
+    assert objective.hessian_state_rows == kept_rows
+    assert kept_rows * n_classes * 4 <= X.nbytes / 4
+    coef = np.zeros(objective.n_params, dtype=np.float32)
+    objective.loss_gradient_hessp(coef)[2](coef)
+    kept = 0 if objective._state is None else objective._state.nbytes
+    assert kept == kept_rows * n_classes * 4
 
 
 def test_chunks_keep_a_minimum_of_rows():

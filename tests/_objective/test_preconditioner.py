@@ -51,6 +51,13 @@ def test_apply_is_the_inverse_of_the_block_matrix(
         ]
     )
     np.testing.assert_allclose(preconditioner.apply(V, curvature.mean(), l2), expected, rtol=1e-8)
+    # The same, from and into the (weights, intercepts) parts of a parameter
+    # vector, here in place: the outputs are the inputs.
+    W, b = V[:, :4].copy(), (V[:, 4].copy() if fit_intercept else None)
+    preconditioner.apply_into(W, b, curvature.mean(), l2, W, b)
+    np.testing.assert_allclose(W, expected[:, :4], rtol=1e-8)
+    if fit_intercept:
+        np.testing.assert_allclose(b, expected[:, 4], rtol=1e-8)
 
 
 def test_float32_basis_matches_the_float64_one():

@@ -201,5 +201,51 @@ def test_line_search_accepts_steps_within_the_loss_noise():
     assert not strict.success or strict.step <= 0.5
 
 
+def test_line_search_out_of_evaluations_returns_the_best_point_with_its_values():
+    """No strong-Wolfe step within 3 evaluations: the best decrease is returned.
+
+    The best point is not the last one tried, so it is evaluated again (the
+    search keeps one trial point): its values must be those of that point.
+    """
+    tried = []
+
+    def f_and_slope(t):
+        tried.append(t)
+        return (t - 1.0) ** 4, 4 * (t - 1.0) ** 3
+
+    evaluate = _line(f_and_slope)
+    x = np.zeros(1)
+    loss0, grad0 = evaluate(x)
+    tried.clear()
+    result = wolfe_line_search(
+        evaluate, x, np.ones(1), loss0, grad0[0], step0=1.9, c2=1e-6, max_evals=3
+    )
+    assert result.success and result.message == "curvature condition not met"
+    best = min(tried, key=lambda t: (t - 1.0) ** 4)
+    assert tried[-1] == best != tried[-2], "the best point was not re-evaluated"
+    assert result.step == best and result.n_evals == len(tried) == 4
+    assert result.x[0] == best and result.values[0] == (best - 1.0) ** 4
+
+
+@pytest.mark.parametrize(
+    "room_vectors, history, expected",
+    [
+        (100, 10, 10),  # room for more than asked
+        (7 + 2 * 6, 10, 6),  # the working vectors and 6 pairs fit
+        (7 + 2 * 5, 10, 5),
+        (7 + 2 * 4, 10, 10),  # not even 5 pairs fit: the plan cannot be met
+        (7 + 2 * 6, 3, 3),  # never more than asked
+    ],
+)
+def test_lbfgs_history_follows_the_objectives_memory_plan(room_vectors, history, expected):
+    problem = Quadratic(n=30)
+    problem.dtype = np.dtype(np.float64)
+    problem.solver_memory_bytes = lambda: room_vectors * 30 * 8 + 1
+    solver = LBFGS(history=history)
+    assert solver.planned_history(problem, np.zeros(30)) == expected
+    solver.setup(problem, np.zeros(30))
+    assert solver.pairs.maxlen == expected
+
+
 def test_solver_registry():
     assert set(SOLVERS) == {"lbfgs", "newton-cg"}

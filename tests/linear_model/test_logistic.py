@@ -119,20 +119,32 @@ def test_float32_is_solved_in_float32(solver, n_classes, as_sparse):
 
 
 @pytest.mark.parametrize("solver, max_iter", [("lbfgs", 12), ("newton-cg", 2)])
-def test_float32_fit_adds_at_most_a_quarter_of_X(solver, max_iter):
+@pytest.mark.parametrize(
+    "n_classes, batch_size",
+    [
+        pytest.param(50, None, id="200-per-class"),
+        pytest.param(100, 256, id="100-per-class"),
+    ],
+)
+def test_float32_fit_adds_at_most_a_quarter_of_X(solver, max_iter, n_classes, batch_size):
     """Peak memory of a float32 fit, beyond X itself: no copy of X, small buffers.
 
-    The shape of the benchmark's S problem (50 samples per feature, 200 per
-    class); 12 L-BFGS iterations fill its history of 10 pairs.
+    10,000 x 256 features. With 50 classes, the shape of the benchmark's S
+    problem: 12 L-BFGS iterations fill its history of 10 pairs. With 100
+    classes, 100 samples per class as in the L problem, where a parameter
+    vector is 1 % of X: 10 pairs would take about 30 % of X, and L-BFGS keeps
+    fewer. (Chunks of 256 rows take the share of X that L's 8 MiB chunks
+    take; the default 1/32 of X would leave no room for 5 pairs.)
     """
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10_000, 256)).astype(np.float32)  # 10 MB
-    y = rng.integers(0, 50, len(X))
+    y = rng.integers(0, n_classes, len(X))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         Model(max_iter=2, solver=solver).fit(X[:300], y[:300])  # compile outside
         tracemalloc.start()
-        model = Model(max_iter=max_iter, tol=1e-12, solver=solver).fit(X, y)
+        model = Model(max_iter=max_iter, tol=1e-12, solver=solver, batch_size=batch_size)
+        model.fit(X, y)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert model.n_iter_[0] == max_iter
