@@ -42,13 +42,10 @@ def _squared_row_norms(W, n_blocks=8):
     In blocks of rows: einsum casts float32 operands to float64 in a buffer
     of their size.
     """
-    block = max(1, -(-W.shape[0] // n_blocks))
     return np.concatenate(
         [
-            np.einsum(
-                "kj,kj->k", W[start : start + block], W[start : start + block], dtype=np.float64
-            )
-            for start in range(0, W.shape[0], block)
+            np.einsum("kj,kj->k", W[a:b], W[a:b], dtype=np.float64)
+            for a, b in split_rows(0, W.shape[0], n_blocks)
         ]
     )
 

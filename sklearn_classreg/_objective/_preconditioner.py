@@ -31,6 +31,8 @@ import numpy as np
 from scipy import sparse
 from scipy.linalg import eigh, get_blas_funcs
 
+from .._utils._threads import split_rows
+
 __all__ = [
     "FeatureCovariancePreconditioner",
     "numpy_preconditioner",
@@ -194,8 +196,7 @@ class FeatureCovariancePreconditioner:
 
 def _row_blocks(n_rows, n_blocks=8):
     """Slices cutting n_rows into at most n_blocks blocks."""
-    size = max(1, -(-n_rows // n_blocks))
-    return [slice(start, start + size) for start in range(0, n_rows, size)]
+    return [slice(a, b) for a, b in split_rows(0, n_rows, n_blocks)]
 
 
 def _empty(like, shape):
