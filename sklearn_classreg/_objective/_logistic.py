@@ -12,7 +12,7 @@ from scipy import sparse
 
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
 from ._layout import LinearLayout
-from ._preconditioner import numpy_preconditioner, preconditioner_bytes
+from ._preconditioner import data_bytes, numpy_preconditioner, preconditioner_bytes
 
 __all__ = ["LogisticObjective"]
 
@@ -125,10 +125,10 @@ class LogisticObjective(LinearLayout):
         self.logit_penalty = float(logit_penalty)
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
 
-        self._x_bytes = x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
+        self._x_bytes = data_bytes(X)
         row_bytes = self.n_outputs * self.dtype.itemsize
         if chunk_rows is None:
-            budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * x_bytes)
+            budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * self._x_bytes)
             chunk_rows = max(_MIN_CHUNK_ROWS, int(budget // row_bytes))
         self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
         self._chunks = [
@@ -136,7 +136,7 @@ class LogisticObjective(LinearLayout):
             for start in range(0, self.n_samples, self.chunk_rows)
         ]
         # Leading rows whose Hessian state is kept (the rest is recomputed).
-        self.hessian_state_rows = self._planned_state_rows(x_bytes)
+        self.hessian_state_rows = self._planned_state_rows()
 
         self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
@@ -150,17 +150,17 @@ class LogisticObjective(LinearLayout):
         self.class_curvature = np.full(self.n_outputs, (1.0 / n_classes) * (1 - 1.0 / n_classes))
         self._grad_buffer = None  # for chunked accumulation of R^T X
 
-    def _planned_state_rows(self, x_bytes):
+    def _planned_state_rows(self):
         """Rows of Hessian state that fit the memory plan (see _FIT_FRACTION_OF_X)."""
         itemsize = self.dtype.itemsize
         row_bytes = self.n_outputs * itemsize
         size = self.n_features + int(self.fit_intercept)
         fixed = (
             2 * self.chunk_rows * row_bytes
-            + preconditioner_bytes(size, itemsize, x_bytes, while_built=True)
+            + preconditioner_bytes(size, itemsize, self._x_bytes, while_built=True)
             + _SOLVER_VECTORS * self.n_params * itemsize
         )
-        rows = int(max(0.0, _FIT_FRACTION_OF_X * x_bytes - fixed) // row_bytes)
+        rows = int(max(0.0, _FIT_FRACTION_OF_X * self._x_bytes - fixed) // row_bytes)
         if rows >= self.n_samples:
             return self.n_samples
         return rows - rows % self.chunk_rows  # whole chunks only

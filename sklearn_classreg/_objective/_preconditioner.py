@@ -35,6 +35,7 @@ from .._utils._threads import split_rows
 
 __all__ = [
     "FeatureCovariancePreconditioner",
+    "data_bytes",
     "numpy_preconditioner",
     "preconditioner_bytes",
     "use_full_basis",
@@ -141,11 +142,9 @@ class FeatureCovariancePreconditioner:
         -------
         array of the shape, type and dtype of V
         """
-        coordinates = V * 1.0 if self.eigenvectors is None else V @ self.eigenvectors
-        self._divide(coordinates, curvature, l2)
-        if self.eigenvectors is None:
-            return coordinates
-        return coordinates @ self.eigenvectors.T
+        out = _empty(V, V.shape)
+        self.apply_into(V, None, curvature, l2, out, None)
+        return out
 
     def apply_into(self, V, v_b, curvature, l2, out_W, out_b):
         """`apply` to the blocks [V, v_b], written to [out_W, out_b].
@@ -216,6 +215,11 @@ def _matmul_into(a, b, out):
         torch.matmul(a, b, out=out)
 
 
+def data_bytes(X):
+    """Bytes of the values of X (dense array or sparse matrix)."""
+    return X.data.nbytes if sparse.issparse(X) else X.nbytes
+
+
 def use_full_basis(size, itemsize, x_bytes):
     """Whether building a (size x size) eigenbasis fits the memory budget."""
     return 2 * size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
@@ -243,8 +247,7 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
         Of the vectors it is applied to, and of its computation.
     """
     size = X.shape[1] + int(fit_intercept)
-    x_bytes = X.data.nbytes if sparse.issparse(X) else X.nbytes
-    if use_full_basis(size, np.dtype(dtype).itemsize, x_bytes):
+    if use_full_basis(size, np.dtype(dtype).itemsize, data_bytes(X)):
         # In place on the upper triangle of B: only the eigenvectors are new.
         eigenvalues, eigenvectors = eigh(
             _weighted_gram(X, weights, fit_intercept, dtype),
