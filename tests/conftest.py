@@ -3,7 +3,9 @@
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 # Lets scikit-learn's estimator checks run their array-API input check
@@ -57,3 +59,124 @@ def python_without_torch():
         )
 
     return run
+
+
+def _reference_objective(X, y, C, *, sample_weight, smoothing, logit_penalty, fit_intercept):
+    """The library's objective written again, densely, with its exact Hessian (float64).
+
+    Parameters: theta of shape (n_outputs, n_features + fit_intercept), rows
+    [w_k, b_k]. Returns f(theta) -> (loss, gradient, Hessian), the objective
+    divided by the total weight, as in DESIGN.md.
+    """
+    from scipy.special import expit, logsumexp, softmax
+
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    Xt = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X
+    classes = np.unique(y)
+    K = len(classes)
+    y = np.searchsorted(classes, y)
+    s = np.asarray(sample_weight, dtype=np.float64)
+    s = s / s.sum()
+    total = float(np.sum(sample_weight, dtype=np.float64))
+    eps = np.broadcast_to(np.asarray(smoothing, dtype=np.float64), (K,))[y]
+    beta = float(logit_penalty)
+    C = np.broadcast_to(np.asarray(C, dtype=np.float64), (K,))
+    penalised = np.ones(Xt.shape[1])
+    if fit_intercept:
+        penalised[-1] = 0.0
+    if K == 2:
+        c = 0.5 * (C[0] + C[1])
+        lam = np.array([0.0 if np.isinf(c) else 1.0 / (c * total)])
+        target = ((1 - eps) * y + 0.5 * eps)[:, None]
+    else:
+        lam = np.where(np.isinf(C), 0.0, 1.0 / (C * total))
+        target = np.eye(K)[y] * (1 - eps)[:, None] + (eps / K)[:, None]
+    outputs = len(lam)
+
+    def f(theta):
+        theta = theta.reshape(outputs, -1)
+        Z = Xt @ theta.T
+        penalty = 0.5 * np.sum(lam[:, None] * penalised * theta**2)
+        if K == 2:
+            u = Z[:, 0]
+            loss = np.logaddexp(0, u) - target[:, 0] * u + 0.25 * beta * u * u
+            p = expit(u)
+            R = (p - target[:, 0] + 0.5 * beta * u)[:, None]
+            A = (p * (1 - p) + 0.5 * beta)[:, None, None]
+        else:
+            P = softmax(Z, axis=1)
+            dev = Z - Z.mean(axis=1, keepdims=True)
+            loss = logsumexp(Z, axis=1) - (target * Z).sum(1) + 0.5 * beta * (dev**2).sum(1)
+            R = P - target + beta * dev
+            A = (
+                np.einsum("ik,kl->ikl", P, np.eye(K))
+                - P[:, :, None] * P[:, None, :]
+                + beta * (np.eye(K) - 1.0 / K)
+            )
+        value = float(s @ loss) + penalty
+        grad = (s[:, None] * R).T @ Xt + lam[:, None] * penalised * theta
+        H = np.einsum("i,ikl,ia,ic->kalc", s, A, Xt, Xt)
+        H += np.einsum("k,a,kl,ac->kalc", lam, penalised, np.eye(outputs), np.eye(len(penalised)))
+        size = theta.size
+        return value, grad.ravel(), H.reshape(size, size)
+
+    return f, outputs, Xt.shape[1]
+
+
+def tight_optimum(X, y, C, *, sample_weight=None, smoothing=0.0, logit_penalty=0.0,
+                  fit_intercept=True):
+    """Minimum of the objective by dense damped Newton to machine precision.
+
+    Independent of the library (its own loss, gradient and exact Hessian,
+    pseudo-inverse for the softmax's shift).
+    """
+    if sample_weight is None:
+        sample_weight = np.ones(len(y))
+    f, outputs, width = _reference_objective(
+        X, y, C, sample_weight=sample_weight, smoothing=smoothing,
+        logit_penalty=logit_penalty, fit_intercept=fit_intercept,
+    )
+    theta = np.zeros(outputs * width)
+    value, grad, H = f(theta)
+    for _ in range(500):
+        step = -np.linalg.lstsq(H, grad, rcond=1e-14)[0]
+        slope = grad @ step
+        if not slope < 0:
+            break
+        t = 1.0
+        while t > 1e-12:
+            new_value, new_grad, new_H = f(theta + t * step)
+            if new_value <= value + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            break
+        theta += t * step
+        if value - new_value <= 1e-16 * abs(value) and t == 1.0:
+            value, grad, H = new_value, new_grad, new_H
+            break
+        value, grad, H = new_value, new_grad, new_H
+    theta = theta.reshape(outputs, width)
+
+    def value_at(coef, intercept=None):
+        """The objective at (coef, intercept), e.g. a fitted model's coef_ and intercept_."""
+        parts = [np.atleast_2d(coef)] + ([np.reshape(intercept, (-1, 1))] if fit_intercept else [])
+        return f(np.hstack(parts).astype(np.float64).ravel())[0]
+
+    return SimpleNamespace(
+        value=value,
+        W=theta[:, : X.shape[1]],
+        b=theta[:, -1] if fit_intercept else None,
+        objective=value_at,
+    )
+
+
+@pytest.fixture
+def reference():
+    """`tight_optimum`: an independent, tight minimum of the library's objective.
+
+    ``reference(X, y, C, **options)`` has ``value`` (the minimum), ``W``, ``b``
+    and ``objective(coef, intercept)``.
+    """
+    return tight_optimum

@@ -249,10 +249,12 @@ def multinomial_loss_gradient(z, intercept, y, weights, smoothing, logit_penalty
     logit_penalty : float
     proba_out : ndarray of shape (n_rows, K) or (0, K)
         Receives softmax(z_i) when it has rows (kept for Hessian products).
-    sums : float64 ndarray of shape (2, K), added to
+    sums : float64 ndarray of shape (4, K), added to
         Row 0 receives the column sums of the gradient (the intercept's
         gradient); row 1 the class curvatures sum_i s_i p_ik (1 - p_ik), the
-        diagonal of the per-sample Hessians (for preconditioning).
+        diagonal of the per-sample Hessians (for preconditioning); rows 2 and
+        3, per true class k, sum_{i: y_i = k} s_i (-log p_ik) and
+        s_i / p_ik (for the duality gap, see `_duality.py`).
 
     Returns
     -------
@@ -288,7 +290,10 @@ def multinomial_loss_gradient(z, intercept, y, weights, smoothing, logit_penalty
         eps = smoothing[yi]
         # t_i . z_i = (1 - eps) z_iy + eps * mean(z_i)
         target_dot_z = (1.0 - eps) * zi[yi] + eps * zmean
-        loss = zmax + np.log(np.float64(sumexp)) - target_dot_z
+        log_sumexp = np.log(np.float64(sumexp))
+        loss = zmax + log_sumexp - target_dot_z
+        if w > 0:
+            sums[2, yi] += w * (zmax + log_sumexp - zi[yi])  # -log p_iy, before zi changes
         if logit_penalty != 0.0:
             sqdev = dtype(0.0)
             for k in range(n_classes):
@@ -305,6 +310,8 @@ def multinomial_loss_gradient(z, intercept, y, weights, smoothing, logit_penalty
             zi[k] = residual
             sums[0, k] += residual
             sums[1, k] += w * p * (dtype(1.0) - p)
+        if w > 0:
+            sums[3, yi] += w / proba[yi]
         on_target = w * dtype(1.0 - eps)
         zi[yi] -= on_target
         sums[0, yi] -= on_target
@@ -398,9 +405,11 @@ def binomial_loss_gradient(
     logit_penalty : float
     curvature_out : ndarray of shape (n_rows, 1) or (0, 1)
         Receives s_i * (sigmoid'(u_i) + logit_penalty / 2) when it has rows.
-    sums : float64 ndarray of shape (2, 1), added to
-        Row 0: sum of the gradient (the intercept's); row 1: sum of
-        s_i * sigmoid'(u_i), the curvature (for preconditioning).
+    sums : float64 ndarray of shape (4, 2), added to
+        Row 0, column 0: sum of the gradient (the intercept's); row 1, column
+        0: sum of s_i * sigmoid'(u_i), the curvature (for preconditioning);
+        rows 2 and 3, per true class k in {0, 1}: sum of s_i (-log p_ik) and
+        of s_i / p_ik, with p_i1 = sigmoid(u_i) (for the duality gap).
 
     Returns
     -------
@@ -427,6 +436,11 @@ def binomial_loss_gradient(
         total += w * (log1pexp - target * u + 0.25 * logit_penalty * u * u)
         inv = dtype(1.0) / (dtype(1.0) + e)
         proba = inv if u >= 0 else e * inv
+        if w > 0:  # the probability of the true class, without cancellation
+            yi = y[i]
+            p_true = proba if yi == 1 else (e * inv if u >= 0 else inv)
+            sums[2, yi] += w * (log1pexp - u if yi == 1 else log1pexp)
+            sums[3, yi] += w / p_true
         grad = w * (proba - target + half_beta * u)
         z[i, 0] = grad
         grad_sum += grad

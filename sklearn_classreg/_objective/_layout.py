@@ -1,11 +1,14 @@
 """The parameter layout shared by the NumPy and torch objectives.
 
-Both objectives store the same flat vector, ``concat(W.ravel(), b)``, and
-change C the same way; only how arrays are created differs (`_new_array`,
-`_as_array`, `to_numpy`).
+Both objectives store the same flat vector, ``concat(W.ravel(), b)``, change
+C the same way and bound their suboptimality the same way (`duality_gap`);
+only how arrays are created and reduced differs (`_new_array`, `_as_array`,
+`to_numpy`, `_row_squared_norms`, `_class_moments`).
 """
 
 import numpy as np
+
+from ._duality import duality_gap
 
 __all__ = ["LinearLayout"]
 
@@ -21,6 +24,7 @@ class LinearLayout:
 
     def _init_layout(self):
         self.n_params = self.n_outputs * (self.n_features + int(self.fit_intercept))
+        self._gap_moments = None  # what the duality gap needs of the data, made once
 
     # ----------------------------------------------------- backend specifics
     def _new_array(self, shape):
@@ -33,6 +37,16 @@ class LinearLayout:
 
     def to_numpy(self, array):
         """An array of the objective's type as a NumPy array."""
+        raise NotImplementedError
+
+    def _row_squared_norms(self, A):
+        """Squared norms of the rows of A, summed in float64, as a NumPy array."""
+        raise NotImplementedError
+
+    def _class_moments(self):
+        """Per class c: sum_{y_i = c} w_i x_i (the objective's array type, shape
+        (n_classes, n_features)), and as NumPy float64 vectors the total and the
+        smallest positive weight w_i of its samples. Computed once."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- layout
@@ -63,6 +77,10 @@ class LinearLayout:
             b_view[...] = b
         return self._as_array(coef)
 
+    def cast(self, x):
+        """A parameter vector (NumPy or torch, any dtype) in this objective's type and dtype."""
+        return self._as_array(np.asarray(self.to_numpy(x) if hasattr(x, "detach") else x))
+
     def zeros(self):
         """The all-zero parameter vector."""
         return self._new_array((self.n_params,))
@@ -85,6 +103,25 @@ class LinearLayout:
                 W -= W.mean(axis=0)
         return coef
 
+    # ------------------------------------------------------------ certificate
+    def duality_gap(self, coef, loss, gradient):
+        """Upper bound on ``loss - min f`` from one evaluation (see `_duality.py`).
+
+        Parameters
+        ----------
+        coef : array of shape (n_params,)
+        loss, gradient
+            What `loss_gradient(coef)` returned.
+
+        Returns
+        -------
+        float or None
+            The bound (absolute, on the scaled objective), ``inf`` when no
+            finite bound holds, or None when some output is unpenalized
+            (C = inf): no dual point of finite value exists then.
+        """
+        return duality_gap(self, coef, loss, gradient)
+
     # ---------------------------------------------------------------- penalty
     def set_C(self, C):
         """Change the per-output inverse L2 strengths (for warm-started paths).
@@ -97,6 +134,7 @@ class LinearLayout:
         C = np.asarray(C, dtype=np.float64)
         if C.shape != (self.n_outputs,):
             raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
+        self.C = C.copy()
         with np.errstate(divide="ignore"):
             self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / C)
         # the strengths of the scaled objective (divided by the total weight)

@@ -21,6 +21,9 @@ __all__ = ["LogisticObjective"]
 _CHUNK_BYTES = 8 * 2**20
 _CHUNK_FRACTION_OF_X = 1 / 32
 _MIN_CHUNK_ROWS = 256
+# The float64 twin of float32 data runs a few evaluations only, on chunks cast
+# from X: smaller ones keep its memory within the plan.
+_MIN_CASTING_CHUNK_ROWS = 64
 # The memory plan: a fit adds at most this share of X where it can.
 # - Newton-CG: the two chunk buffers, the preconditioner and _SOLVER_VECTORS
 #   parameter-sized vectors (iterate, gradient, conjugate-gradient vectors,
@@ -48,6 +51,11 @@ def _squared_row_norms(W, n_blocks=8):
             for a, b in split_rows(0, W.shape[0], n_blocks)
         ]
     )
+
+
+def _dense(product):
+    """The result of a product with a sparse operand as a dense array."""
+    return product.toarray() if sparse.issparse(product) else np.asarray(product)
 
 
 class LogisticObjective(LinearLayout):
@@ -92,6 +100,11 @@ class LogisticObjective(LinearLayout):
         8 MiB, at least 256 rows.
     n_threads : int, default=None
         Threads of the kernels; by default as many as BLAS may use.
+    dtype : {np.float32, np.float64}, default=None
+        Precision of the arithmetic; by default X's dtype. float64 on float32
+        X casts X one chunk at a time (no float64 copy of X): the exact
+        objective of the float32 data, used to certify float32 solutions
+        (see `float64_twin`).
     """
 
     def __init__(
@@ -107,11 +120,20 @@ class LogisticObjective(LinearLayout):
         fit_intercept=True,
         chunk_rows=None,
         n_threads=None,
+        dtype=None,
     ):
         self.X = X
         self.datafit = datafit
         self.fit_intercept = fit_intercept
-        self.dtype = X.dtype
+        self.dtype = np.dtype(X.dtype if dtype is None else dtype)
+        self._arguments = dict(
+            X=X, y=y, sample_weight=sample_weight, datafit=datafit,
+            label_smoothing=label_smoothing, logit_penalty=logit_penalty,
+            fit_intercept=fit_intercept, chunk_rows=chunk_rows, n_threads=n_threads,
+        )
+        self._twin = None  # float64 twin, built on first use
+        self._moments = None  # per-class sums for the duality gap, made on first use
+        self._cast_rows = (None, None)  # the last chunk of X cast to dtype
         self.n_samples, self.n_features = X.shape
         self.n_classes = len(label_smoothing)
         self.n_outputs = datafit.n_outputs(self.n_classes)
@@ -119,7 +141,9 @@ class LogisticObjective(LinearLayout):
         self.y = np.ascontiguousarray(y, dtype=np.intp)
         total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.total_weight = total_weight
-        self.weights = np.ascontiguousarray(sample_weight / total_weight, dtype=self.dtype)
+        self.weights = np.ascontiguousarray(
+            np.asarray(sample_weight, dtype=np.float64) / total_weight, dtype=self.dtype
+        )
         self.set_C(C)
         self.label_smoothing = np.ascontiguousarray(label_smoothing, dtype=np.float64)
         self.logit_penalty = float(logit_penalty)
@@ -127,9 +151,13 @@ class LogisticObjective(LinearLayout):
 
         self._x_bytes = data_bytes(X)
         row_bytes = self.n_outputs * self.dtype.itemsize
+        casting = self.dtype != X.dtype and not sparse.issparse(X)
+        if casting:  # the float64 twin of float32 data: the cast chunk of X counts too
+            row_bytes += self.n_features * self.dtype.itemsize
         if chunk_rows is None:
             budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * self._x_bytes)
-            chunk_rows = max(_MIN_CHUNK_ROWS, int(budget // row_bytes))
+            min_rows = _MIN_CASTING_CHUNK_ROWS if casting else _MIN_CHUNK_ROWS
+            chunk_rows = max(min_rows, int(budget // row_bytes))
         self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
         self._chunks = [
             (start, min(start + self.chunk_rows, self.n_samples))
@@ -203,9 +231,45 @@ class LogisticObjective(LinearLayout):
         curvature = float(np.mean(self.class_curvature))
         return self._preconditioned(self._preconditioner, v, curvature, out)
 
+    def float64_twin(self):
+        """The same objective in float64 arithmetic over the same X (built once).
+
+        For float32 X: its chunks are cast on the fly, so the twin evaluates
+        the exact objective of the float32 data without a float64 copy of X.
+        It follows this objective's C at each call. A float64 objective is its
+        own twin.
+        """
+        if self.dtype == np.float64:
+            return self
+        if self._twin is None:
+            self._twin = LogisticObjective(**self._arguments, C=self.C, dtype=np.float64)
+        else:
+            self._twin.set_C(self.C)
+        return self._twin
+
     # --------------------------------------------------------------- backend
     def _new_array(self, shape):
         return np.zeros(shape, dtype=self.dtype)
+
+    def _row_squared_norms(self, A):
+        return _squared_row_norms(A)
+
+    def _class_moments(self):
+        if self._moments is None:
+            class_sums = np.zeros((self.n_classes, self.n_features), dtype=np.float64)
+            for start, stop in self._chunks:
+                indicator = sparse.csr_matrix(
+                    (self.weights[start:stop], (self.y[start:stop], np.arange(stop - start))),
+                    shape=(self.n_classes, stop - start),
+                )
+                class_sums += _dense(indicator @ self._rows(start, stop))
+            weights = self.weights.astype(np.float64)
+            class_weights = np.bincount(self.y, weights=weights, minlength=self.n_classes)
+            min_weights = np.full(self.n_classes, np.inf)
+            positive = weights > 0
+            np.minimum.at(min_weights, self.y[positive], weights[positive])
+            self._moments = (class_sums.astype(self.dtype), class_weights, min_weights)
+        return self._moments
 
     def _as_array(self, values):
         return np.asarray(values, dtype=self.dtype)
@@ -214,9 +278,20 @@ class LogisticObjective(LinearLayout):
         return array
 
     # --------------------------------------------------------------- products
+    def _rows(self, start, stop):
+        """X[start:stop] in the objective's dtype (cast, and kept, when X's differs)."""
+        X_rows = self.X[start:stop]
+        if X_rows.dtype == self.dtype:
+            return X_rows
+        rows, cast = self._cast_rows
+        if rows != (start, stop):
+            cast = X_rows.astype(self.dtype)
+            self._cast_rows = ((start, stop), cast)
+        return cast
+
     def _logits_of(self, rows, W, out):
         """out <- X[rows] @ W^T."""
-        X_rows = self.X[rows[0] : rows[1]]
+        X_rows = self._rows(*rows)
         if sparse.issparse(X_rows):
             out[...] = X_rows @ W.T
         else:
@@ -224,7 +299,7 @@ class LogisticObjective(LinearLayout):
 
     def _add_back_product(self, R, rows, out, first):
         """out (+)= R^T @ X[rows], out of shape (n_outputs, n_features)."""
-        X_rows = self.X[rows[0] : rows[1]]
+        X_rows = self._rows(*rows)
         if sparse.issparse(X_rows):
             product = (X_rows.T @ R).T
             if first:
@@ -239,17 +314,18 @@ class LogisticObjective(LinearLayout):
             np.matmul(R.T, X_rows, out=self._grad_buffer)
             out += self._grad_buffer
 
-    def _on_thread_blocks(self, n_rows, task, n_sums=1):
+    def _on_thread_blocks(self, n_rows, task, n_sums=1, n_columns=None):
         """Run ``task(a, b, sums)`` on thread blocks of a chunk's rows.
 
         `a`, `b` are row bounds within the chunk; `sums` is a float64 array of
-        shape (n_sums, n_outputs) (squeezed when n_sums is 1) owned by the
-        block, for the kernel to add its column sums to. Returns the tasks'
-        results and the sums added over blocks, in block order.
+        shape (n_sums, n_columns) (n_outputs by default; squeezed when n_sums
+        is 1) owned by the block, for the kernel to add its column sums to.
+        Returns the tasks' results and the sums added over blocks, in block order.
         """
         n_threads = min(self.n_threads, max(1, n_rows * self.n_outputs // _MIN_LOGITS_PER_THREAD))
         blocks = split_rows(0, n_rows, n_threads)
-        parts = np.zeros((len(blocks), n_sums, self.n_outputs), dtype=np.float64)
+        n_columns = self.n_outputs if n_columns is None else n_columns
+        parts = np.zeros((len(blocks), n_sums, n_columns), dtype=np.float64)
         if n_sums == 1:
             parts = parts[:, 0]
         results = run_blocks(lambda j, a, b: task(a, b, parts[j]), blocks)
@@ -270,7 +346,7 @@ class LogisticObjective(LinearLayout):
         state_rows = self.hessian_state_rows if keep_state else 0
         if state_rows and (self._state is None or len(self._state) != state_rows):
             self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
-        sums = np.zeros((2, self.n_outputs), dtype=np.float64)
+        sums = np.zeros((4, self.n_classes), dtype=np.float64)
         loss = 0.0
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits[: stop - start]
@@ -282,7 +358,8 @@ class LogisticObjective(LinearLayout):
             loss += chunk_loss
             sums += chunk_sums
             self._add_back_product(z, (start, stop), grad_W, first=i == 0)
-        intercept_grad, curvature = sums
+        intercept_grad, curvature = sums[:2, : self.n_outputs]
+        self.true_class_sums = sums[2:]  # for the duality gap
         # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
         n_classes = len(self.label_smoothing)
         self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
@@ -296,7 +373,7 @@ class LogisticObjective(LinearLayout):
         return loss, grad
 
     def _loss_gradient_of_chunk(self, z, rows, intercept, state):
-        """Datafit kernel on one chunk of logits, in place: (loss, column sums (2, K))."""
+        """Datafit kernel on one chunk of logits, in place: (loss, sums (4, n_classes))."""
         start, stop = rows
         y, weights = self.y[start:stop], self.weights[start:stop]
 
@@ -312,7 +389,9 @@ class LogisticObjective(LinearLayout):
                 sums,
             )
 
-        losses, sums = self._on_thread_blocks(stop - start, task, n_sums=2)
+        losses, sums = self._on_thread_blocks(
+            stop - start, task, n_sums=4, n_columns=self.n_classes
+        )
         return sum(losses), sums
 
     def loss(self, coef):

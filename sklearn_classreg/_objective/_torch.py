@@ -86,8 +86,8 @@ class _RowSource:
     is used.
     """
 
-    def __init__(self, torch, X, device, chunks, stream):
-        self.torch, self.device, self.chunks = torch, device, chunks
+    def __init__(self, torch, X, device, chunks, stream, dtype=None):
+        self.torch, self.device, self.chunks, self.dtype = torch, device, chunks, dtype
         self.sparse = sparse.issparse(X)
         self.streaming = stream and not self.sparse
         if self.sparse:
@@ -120,7 +120,13 @@ class _RowSource:
         return tensor.to(self.device)
 
     def __iter__(self):
-        """Yield ``(chunk index, (start, stop), X_chunk on the device)``."""
+        """Yield ``(chunk index, (start, stop), X_chunk on the device)``, in `dtype`."""
+        for i, rows, chunk in self._chunks_on_device():
+            if self.dtype is not None and chunk.dtype != self.dtype:
+                chunk = chunk.to(self.dtype)
+            yield i, rows, chunk
+
+    def _chunks_on_device(self):
         if self.sparse:
             for i, rows in enumerate(self.chunks):
                 yield i, rows, self.sparse_chunks[i]
@@ -174,6 +180,9 @@ class TorchLogisticObjective(LinearLayout):
     stream : bool, default=None
         Stream X's rows from host memory instead of moving X to the device;
         by default only when X would take more than half the free device memory.
+    dtype : {np.float32, np.float64}, default=None
+        Precision of the arithmetic; by default X's dtype. float64 on float32
+        X casts one chunk at a time (see `LogisticObjective`).
     """
 
     def __init__(
@@ -190,6 +199,7 @@ class TorchLogisticObjective(LinearLayout):
         device=None,
         batch_size=None,
         stream=None,
+        dtype=None,
     ):
         torch = import_torch()
         self.torch = torch
@@ -204,8 +214,19 @@ class TorchLogisticObjective(LinearLayout):
             if isinstance(X, torch.Tensor)
             else X.dtype
         )
+        data_dtype = numpy_dtype
+        if dtype is not None:
+            numpy_dtype = np.dtype(dtype)
         self.numpy_dtype = numpy_dtype
         self.dtype = torch.float32 if numpy_dtype == np.float32 else torch.float64
+        self._arguments = dict(
+            X=X, y=y, sample_weight=sample_weight, datafit=datafit,
+            label_smoothing=label_smoothing, logit_penalty=logit_penalty,
+            fit_intercept=fit_intercept, device=device, batch_size=batch_size, stream=stream,
+        )
+        self._twin = None
+        self._moments = None
+        self._true_class_accumulator = None
         self._init_layout()
         self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.set_C(C)
@@ -220,7 +241,9 @@ class TorchLogisticObjective(LinearLayout):
 
         itemsize = np.dtype(numpy_dtype).itemsize
         x_bytes = (
-            X.data.nbytes if sparse.issparse(X) else self.n_samples * self.n_features * itemsize
+            X.data.nbytes
+            if sparse.issparse(X)
+            else self.n_samples * self.n_features * np.dtype(data_dtype).itemsize
         )
         free = _free_device_bytes(torch, device)
         if stream is None:
@@ -236,7 +259,7 @@ class TorchLogisticObjective(LinearLayout):
             (start, min(start + self.chunk_rows, self.n_samples))
             for start in range(0, self.n_samples, self.chunk_rows)
         ]
-        self.rows = _RowSource(torch, X, device, chunks, stream)
+        self.rows = _RowSource(torch, X, device, chunks, stream, dtype=self.dtype)
         self.stores_hessian_state = self.n_samples * self.n_outputs * itemsize <= max(
             16 * 2**20, _STATE_SHARE * x_bytes
         )
@@ -258,6 +281,40 @@ class TorchLogisticObjective(LinearLayout):
 
     def to_numpy(self, array):
         return array.detach().cpu().numpy()
+
+    def _row_squared_norms(self, A):
+        return self.to_numpy((A.double() ** 2).sum(dim=1))
+
+    def float64_twin(self):
+        """The same objective in float64 over the same X (see `LogisticObjective`)."""
+        if self.numpy_dtype == np.float64:
+            return self
+        if self._twin is None:
+            self._twin = TorchLogisticObjective(**self._arguments, C=self.C, dtype=np.float64)
+        else:
+            self._twin.set_C(self.C)
+        return self._twin
+
+    def _class_moments(self):
+        torch = self.torch
+        if self._moments is None:
+            with torch.no_grad():
+                class_sums = torch.zeros(
+                    (self.n_classes, self.n_features), dtype=self.dtype, device=self.device
+                )
+                for _, (start, stop), X_chunk in self.rows:
+                    indicator = torch.zeros(
+                        (stop - start, self.n_classes), dtype=self.dtype, device=self.device
+                    )
+                    indicator.scatter_(1, self.y[start:stop, None], self.weights[start:stop, None])
+                    class_sums.addmm_(indicator.T, X_chunk)
+            weights = self.to_numpy(self.weights).astype(np.float64)
+            y = self.to_numpy(self.y)
+            class_weights = np.bincount(y, weights=weights, minlength=self.n_classes)
+            min_weights = np.full(self.n_classes, np.inf)
+            np.minimum.at(min_weights, y[weights > 0], weights[weights > 0])
+            self._moments = (class_sums, class_weights, min_weights)
+        return self._moments
 
     # ----------------------------------------------------------- the datafits
     def _logits(self, X_chunk, W, b):
@@ -287,7 +344,23 @@ class TorchLogisticObjective(LinearLayout):
         residual *= w
         curvature = (w * proba * (1 - proba)).sum(dim=0, dtype=torch.float64)
         total = (w.double() * loss).sum()
+        self._add_true_class_sums(y[:, 0], w[:, 0], lse[:, 0] - z.gather(1, y)[:, 0])
         return total, residual, proba, curvature
+
+    def _add_true_class_sums(self, y, w, neg_log_p):
+        """Per true class: sum of w_i (-log p_iy) and w_i / p_iy (see `_duality.py`).
+
+        Only while `_evaluate` accumulates them (not in Hessian products).
+        """
+        torch = self.torch
+        sums = self._true_class_accumulator
+        if sums is None:
+            return
+        neg_log_p = neg_log_p.double()
+        w = w.double()
+        inverse = torch.where(w > 0, w * torch.exp(neg_log_p), torch.zeros_like(w))
+        sums[0].index_add_(0, y, w * neg_log_p)
+        sums[1].index_add_(0, y, inverse)
 
     def _binomial_chunk(self, u, rows):
         torch = self.torch
@@ -306,6 +379,10 @@ class TorchLogisticObjective(LinearLayout):
         curvature = (w * sigmoid_curvature).sum(dim=0, dtype=torch.float64)
         state = w * (sigmoid_curvature + 0.5 * beta)
         total = (w * loss).sum(dtype=torch.float64)
+        label = self.y[start:stop]
+        # -log p_iy: log(1 + exp(u)) - u for class 1, log(1 + exp(u)) for class 0
+        neg_log_p = log1pexp[:, 0] - torch.where(label == 1, u[:, 0], torch.zeros_like(u[:, 0]))
+        self._add_true_class_sums(label, w[:, 0], neg_log_p)
         return total, residual, state, curvature
 
     def _chunk(self, z, rows):
@@ -331,6 +408,9 @@ class TorchLogisticObjective(LinearLayout):
                 )
             loss = torch.zeros((), dtype=torch.float64, device=self.device)
             curvature = torch.zeros(self.n_outputs, dtype=torch.float64, device=self.device)
+            self._true_class_accumulator = torch.zeros(
+                (2, self.n_classes), dtype=torch.float64, device=self.device
+            )
             for _, rows, X_chunk in self.rows:
                 z = self._logits(X_chunk, W, b)
                 total, residual, state, chunk_curvature = self._chunk(z, rows)
@@ -345,6 +425,8 @@ class TorchLogisticObjective(LinearLayout):
             grad_W += self._l2[:, None] * W
             penalty_curvature = self.logit_penalty * (1.0 - 1.0 / self.n_classes)
             self.class_curvature = curvature.cpu().numpy() + penalty_curvature
+            self.true_class_sums = self._true_class_accumulator.cpu().numpy()
+            self._true_class_accumulator = None
         if not np.isfinite(loss):
             loss = np.inf
         return loss, grad

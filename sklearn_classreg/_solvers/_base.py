@@ -14,6 +14,16 @@ arrays or torch tensors (on any device):
 every call, which the solver owns (it computes the gradient change in it)
 ``loss_gradient_hessp(x) -> (loss, gradient, hessp)`` (Newton-CG only)
 ``dtype`` (NumPy or torch dtype; only its precision is used)
+``duality_gap(x, loss, gradient) -> float or None`` (optional): an upper
+bound on ``loss - min``; None when the objective has no such bound
+
+The stopping rule
+-----------------
+With `duality_gap`, a solver stops when the relative gap
+``duality_gap / |loss|`` is at most `tol`: a certificate that the loss is
+within a factor (1 + tol) of the minimum. Without one (an objective that
+offers none, or returns None), it stops when ``max|gradient| <= tol``, which
+bounds nothing, and says so in its result (``gap`` is then ``inf``).
 """
 
 import math
@@ -35,12 +45,14 @@ def machine_epsilon(dtype):
 
 
 class LineSearchSolver:
-    """Base class: minimise an objective until ``max|gradient| <= tol``.
+    """Base class: minimise an objective until its relative duality gap is at most tol.
 
     Parameters
     ----------
     tol : float
-        Stop when the largest absolute entry of the gradient is at most tol.
+        Stop when the objective's duality gap divided by its value is at most
+        tol (or, for an objective without a gap, when the largest absolute
+        entry of the gradient is; see the module docstring).
     max_iter : int
         Maximum number of iterations.
     verbose : int, default=0
@@ -53,6 +65,10 @@ class LineSearchSolver:
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
+        # Stop (unconverged) after this many iterations without halving the
+        # best relative gap; None: never. `solve_certified` sets it for the
+        # float32 stage, whose gap stalls at the dtype's noise.
+        self.patience = None
 
     # ----------------------------------------------------------- to override
     def evaluate(self, x):
@@ -83,13 +99,49 @@ class LineSearchSolver:
         self.message = ""
         self.history = []
         self.noise_factor = 64.0 * machine_epsilon(objective.dtype)
+        self.gap = math.inf
+        self.certified = False
+        self.has_gap = False
+        self.best_gap = (math.inf, 0)  # (best relative gap, iteration it was reached)
+
+    def relative_gap(self):
+        """Relative duality gap at the current iterate, or None without a bound."""
+        bound = getattr(self.objective, "duality_gap", None)
+        gap = None if bound is None else bound(self.x, self.loss, self.gradient)
+        if gap is None:
+            return None
+        return max(gap, 0.0) / abs(self.loss) if self.loss else math.inf
+
+    def converged(self):
+        """Whether the stopping rule holds at the current iterate (sets gap and certified)."""
+        gap = self.relative_gap()
+        self.has_gap = gap is not None
+        if not self.has_gap:
+            self.gap, self.certified = math.inf, False
+            return self.grad_max <= self.tol
+        self.gap, self.certified = gap, gap <= self.tol
+        return self.certified
+
+    def progress(self):
+        """The quantity the stopping rule compares with tol, in words."""
+        if self.has_gap:
+            return f"relative duality gap {self.gap:.3g}"
+        return f"max|gradient| = {self.grad_max:.3g} (no duality gap)"
 
     def check_convergence(self):
         if not math.isfinite(self.loss):
             self.message = "the loss is not finite at the starting point"
             return True
-        if self.grad_max <= self.tol:
-            self.message = f"converged: max|gradient| = {self.grad_max:.3g} <= tol"
+        if self.converged():
+            self.message = f"converged: {self.progress()} <= tol"
+            return True
+        if self.gap <= 0.5 * self.best_gap[0]:
+            self.best_gap = (self.gap, self.iteration)
+        if self.patience is not None and self.iteration - self.best_gap[1] >= self.patience:
+            self.message = (
+                f"stalled: {self.progress()} > tol={self.tol:g}, the best gap not "
+                f"halved in {self.patience} iterations"
+            )
             return True
         return False
 
@@ -129,8 +181,7 @@ class LineSearchSolver:
         while not self.check_convergence():
             if self.iteration >= self.max_iter:
                 self.message = (
-                    f"reached max_iter={self.max_iter} with "
-                    f"max|gradient| = {self.grad_max:.3g} > tol={self.tol:g}"
+                    f"reached max_iter={self.max_iter} with {self.progress()} > tol={self.tol:g}"
                 )
                 break
             result = self.line_search(*self.direction())  # the direction is freed here
@@ -139,7 +190,7 @@ class LineSearchSolver:
                     continue
                 self.message = (
                     f"{self.name}: no step decreased the loss at iteration "
-                    f"{self.iteration + 1} (max|gradient| = {self.grad_max:.3g}); "
+                    f"{self.iteration + 1} ({self.progress()} > tol={self.tol:g}); "
                     "the loss may be at the precision limit of the data's dtype"
                 )
                 break
@@ -149,9 +200,16 @@ class LineSearchSolver:
             if self.verbose:
                 print(
                     f"[{self.name}] iter {self.iteration:4d}  loss {self.loss:.10g}  "
-                    f"max|grad| {self.grad_max:.3e}  step {self.step_size:.3g}"
+                    f"max|grad| {self.grad_max:.3e}  gap {self.gap:.3e}  "
+                    f"step {self.step_size:.3g}"
                 )
-        return self.finalize()
+        result = self.finalize()
+        self.release()
+        return result
+
+    def release(self):
+        """Drop the arrays of the last solve (the result keeps its own)."""
+        self.x = self.gradient = self.values = self.objective = None
 
     def finalize(self):
         return OptimizeResult(
@@ -161,7 +219,9 @@ class LineSearchSolver:
             nit=self.iteration,
             nfev=self.n_evals,
             nhessp=self.n_hessp,
-            success=self.grad_max <= self.tol and math.isfinite(self.loss),
+            success=self.message.startswith("converged"),
             message=self.message,
+            gap=self.gap,
+            certified=self.certified,
             history=self.history,
         )

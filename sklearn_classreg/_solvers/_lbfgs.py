@@ -127,6 +127,10 @@ class LBFGS(LineSearchSolver):
         if sy > self.eps * dot(y, y):  # keep the inverse Hessian positive definite
             self.pairs.append((s, y, 1.0 / sy))
 
+    def release(self):
+        super().release()
+        self.pairs = self.initial = None
+
     def recover(self):
         # A failed line search with curvature pairs: drop them and retry once
         # along the steepest descent direction.

@@ -25,9 +25,15 @@ class OptimizeResult:
     nhessp : int
         Hessian-vector products.
     success : bool
-        Whether ``grad_max <= tol`` was reached.
+        Whether the stopping rule held: the relative duality gap at most
+        `tol` (``max|gradient| <= tol`` for an objective without a gap).
     message : str
         Why the solver stopped.
+    gap : float
+        Relative duality gap at `x`: an upper bound on (fun - min) / fun.
+        ``inf`` when the objective offers no bound (an unpenalized output).
+    certified : bool
+        Whether ``gap <= tol``.
     fell_back : bool
         Whether Newton-CG handed over to L-BFGS.
     history : list of tuple
@@ -42,5 +48,7 @@ class OptimizeResult:
     nhessp: int = 0
     success: bool = False
     message: str = ""
+    gap: float = float("inf")
+    certified: bool = False
     fell_back: bool = False
     history: list = field(default_factory=list, repr=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._solvers import LBFGS
+from .._solvers import LBFGS, solve_certified
 from .._solvers._newton_cg import conjugate_gradient
 
 __all__ = ["FoldProblem", "hypergradient", "optimise_log_C"]
@@ -71,7 +71,7 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
 
 
 def _solve(problem, tol, max_iter):
-    result = LBFGS(tol=tol, max_iter=max_iter).solve(problem.train, problem.x)
+    result = solve_certified(LBFGS(tol=tol, max_iter=max_iter), problem.train, problem.x)
     problem.x = result.x
     problem.n_iter += result.nit
     return result

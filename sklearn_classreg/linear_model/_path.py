@@ -31,6 +31,10 @@ class RegularizationPath:
         Solver iterations spent on each point.
     objective : ndarray of shape (n_points,)
         Objective value at each solution, divided by the total sample weight.
+    gaps : ndarray of shape (n_points,)
+        Relative duality gap of each solution: a certified bound on
+        (objective - min) / objective at that point's own C (``inf`` where a
+        class is unpenalized). At most `tol` where `converged`.
     converged : ndarray of shape (n_points,), dtype=bool
     estimator_params : dict
         The parameters the estimators along the path share.
@@ -42,6 +46,7 @@ class RegularizationPath:
     intercepts: np.ndarray
     n_iter: np.ndarray
     objective: np.ndarray
+    gaps: np.ndarray
     converged: np.ndarray
     estimator_params: dict = field(default_factory=dict)
     _fitted_attributes: dict = field(default_factory=dict, repr=False)
@@ -70,6 +75,7 @@ class RegularizationPath:
         model.coef_ = self.coefs[index].copy()
         model.intercept_ = self.intercepts[index].copy()
         model.n_iter_ = np.array([self.n_iter[index]], dtype=np.int32)
+        model.gap_ = float(self.gaps[index])
         for name, value in self._fitted_attributes.items():
             setattr(model, name, value)
         return model
@@ -92,6 +98,10 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
     grid starts from the solution of the previous one, visited from the
     strongest regularization (smallest C) to the weakest, where warm starts
     help most. Results come back in the order of `Cs`.
+
+    A warm start only chooses where a point's solver begins: every point
+    iterates until its own duality gap, at its own C, is at most `tol`
+    (see ``gaps``), so no point inherits its neighbour's answer.
 
     Parameters
     ----------
@@ -126,7 +136,7 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
     >>> bool(np.all(np.diff(norms) > 0))
     True
     >>> round(path.estimator(4).score(X, y), 3)
-    0.987
+    0.98
     """
     if "C" in estimator_params:
         raise TypeError("regularization_path takes the grid as Cs, not C.")
@@ -148,6 +158,7 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
     coefs = intercepts = None
     n_iter = np.zeros(n_points, dtype=np.int32)
     values = np.zeros(n_points)
+    gaps = np.full(n_points, np.inf)
     converged = np.zeros(n_points, dtype=bool)
     used = np.zeros_like(grid)
     with warnings.catch_warnings():
@@ -169,14 +180,17 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
             if intercept is not None:
                 intercepts[index] = intercept
             n_iter[index], values[index], converged[index] = result.nit, result.fun, result.success
+            gaps[index] = result.gap
             used[index] = _C_used(grid[index], classes)
     if not converged.all():
         missed = ", ".join(
-            f"{i} (C={grid[i].mean():.3g})" for i in np.flatnonzero(~converged)[:10]
+            f"{i} (C={grid[i].mean():.3g}, relative gap {gaps[i]:.2g})"
+            for i in np.flatnonzero(~converged)[:10]
         )
         warnings.warn(
             f"The {template.solver} solver did not converge at {np.sum(~converged)} of "
-            f"{n_points} points of the path: {missed}. Increase max_iter or loosen tol.",
+            f"{n_points} points of the path (tol={template.tol:g}): {missed}. "
+            "Increase max_iter or loosen tol.",
             ConvergenceWarning,
         )
     params = {k: v for k, v in template.get_params().items() if k != "C"}
@@ -191,6 +205,7 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
         intercepts=intercepts,
         n_iter=n_iter,
         objective=values,
+        gaps=gaps,
         converged=converged,
         estimator_params=params,
         _fitted_attributes=fitted,

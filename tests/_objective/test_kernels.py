@@ -92,7 +92,7 @@ def test_multinomial_loss_gradient_matches_reference(dtype, beta):
         z, intercept, y, weights, smoothing, beta
     )
     proba = np.full_like(z, np.nan)
-    sums = np.full((2, z.shape[1]), 10.0)
+    sums = np.full((4, z.shape[1]), 10.0)
     loss = _kernels.multinomial_loss_gradient(
         z, intercept, y, weights, smoothing, beta, proba, sums
     )
@@ -104,6 +104,14 @@ def test_multinomial_loss_gradient_matches_reference(dtype, beta):
     np.testing.assert_allclose(sums[0], 10.0 + expected_grad.sum(axis=0), rtol=rtol)
     curvature = (weights[:, None] * expected_proba * (1 - expected_proba)).sum(axis=0)
     np.testing.assert_allclose(sums[1], 10.0 + curvature, rtol=rtol)
+    # per true class: weighted -log p_iy and s_i / p_iy (for the duality gap)
+    p_true = expected_proba[np.arange(len(y)), y].astype(np.float64)
+    w = weights.astype(np.float64)
+    n_classes = z.shape[1]
+    np.testing.assert_allclose(
+        sums[2], 10.0 + np.bincount(y, w * -np.log(p_true), n_classes), rtol=rtol
+    )
+    np.testing.assert_allclose(sums[3], 10.0 + np.bincount(y, w / p_true, n_classes), rtol=rtol)
     for before, after in zip(inputs, (intercept, y, weights, smoothing), strict=True):
         np.testing.assert_array_equal(before, after)
 
@@ -115,11 +123,11 @@ def test_multinomial_without_proba_buffer_leaves_it_alone(dtype):
     z2 = z.copy()
     no_state = np.empty((0, z.shape[1]), dtype=dtype)
     loss_a = _kernels.multinomial_loss_gradient(
-        z, intercept, y, weights, smoothing, 0.0, no_state, np.zeros((2, z.shape[1]))
+        z, intercept, y, weights, smoothing, 0.0, no_state, np.zeros((4, z.shape[1]))
     )
     proba = np.empty_like(z2)
     loss_b = _kernels.multinomial_loss_gradient(
-        z2, intercept, y, weights, smoothing, 0.0, proba, np.zeros((2, z.shape[1]))
+        z2, intercept, y, weights, smoothing, 0.0, proba, np.zeros((4, z.shape[1]))
     )
     assert no_state.shape == (0, z.shape[1])
     # the two loop versions may contract differently: equal to rounding
@@ -137,7 +145,7 @@ def test_multinomial_is_finite_at_huge_logits(dtype):
         z, intercept, y, weights, smoothing, 0.0
     )
     loss = _kernels.multinomial_loss_gradient(
-        z, intercept, y, weights, smoothing, 0.0, np.empty((0, 6), dtype), np.zeros((2, 6))
+        z, intercept, y, weights, smoothing, 0.0, np.empty((0, 6), dtype), np.zeros((4, 6))
     )
     assert np.isfinite(loss) and np.all(np.isfinite(z))
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
@@ -187,7 +195,7 @@ def test_binomial_kernels_match_reference(dtype, beta):
     expected_curv = weights * (expit(uu) * expit(-uu) + beta / 2)
 
     curvature = np.empty_like(u)
-    sums = np.zeros((2, 1))
+    sums = np.zeros((4, 2))
     loss = _kernels.binomial_loss_gradient(
         u, intercept, y, weights, smoothing, beta, curvature, sums
     )
@@ -195,8 +203,17 @@ def test_binomial_kernels_match_reference(dtype, beta):
     np.testing.assert_allclose(loss, expected_loss, rtol=rtol)
     np.testing.assert_allclose(u[:, 0], expected_grad, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(curvature[:, 0], expected_curv, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(sums[0], expected_grad.sum(), rtol=rtol)
-    np.testing.assert_allclose(sums[1], np.sum(weights * expit(uu) * expit(-uu)), rtol=rtol)
+    np.testing.assert_allclose(sums[0, 0], expected_grad.sum(), rtol=rtol)
+    np.testing.assert_allclose(sums[1, 0], np.sum(weights * expit(uu) * expit(-uu)), rtol=rtol)
+    # per true class: weighted -log p_iy (exact for any u) and s_i / p_iy (huge, not
+    # inf, where p_iy underflows: the three extreme samples are class 0)
+    w = weights.astype(np.float64)
+    neg_log_p = np.where(y == 1, np.logaddexp(0, -uu), np.logaddexp(0, uu))
+    np.testing.assert_allclose(sums[2], np.bincount(y, w * neg_log_p, 2), rtol=rtol)
+    assert y[0] == 0 and 1e30 < sums[3, 0] < np.inf
+    rest = slice(3, None)
+    expected = np.bincount(y[rest], w[rest] * np.exp(neg_log_p[rest]), 2)
+    np.testing.assert_allclose(sums[3, 1], expected[1], rtol=rtol)
 
     recomputed = np.empty_like(curvature)
     _kernels.binomial_curvature(

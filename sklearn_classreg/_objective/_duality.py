@@ -1,0 +1,219 @@
+r"""A certificate of optimality: a duality gap from one loss-and-gradient evaluation.
+
+The scaled objective (see `LogisticObjective`) is
+
+    f(W, b) = sum_i w_i l_i(W x_i + b) + sum_k lambda_k / 2 ||w_k||^2,
+
+with normalised weights w_i, lambda_k = 1 / (C_k S), and l_i the per-sample
+loss (cross-entropy with smoothed target t_i, plus the logit penalty). Its
+Fenchel dual has one vector u_i per sample:
+
+    D(u) = - sum_i w_i l_i*(u_i) - sum_k ||G_k(u)||^2 / (2 lambda_k),
+    G(u) = sum_i w_i u_i x_i^T,   subject to  sum_i w_i u_i = 0 (the intercept),
+
+and f(W, b) - min f <= f(W, b) - D(u) for every feasible u (weak duality).
+
+The dual point comes for free from the evaluation: u_i = grad l_i(z_i), whose
+weighted sum is the intercept's gradient g. It is made feasible without
+another pass over X by mixing it with a point of known conjugate value::
+
+    u'_i = (1 - theta) u_i + theta (rho - t_i),    rho = tau - (1 - theta) g / theta,
+
+with tau = sum_i w_i t_i and the smallest theta in [0, 1) that keeps rho a
+probability vector: then sum_i w_i u'_i = 0. By convexity of l_i* and
+Fenchel-Young's equality at u_i, the conjugate terms are bounded by
+(1 - theta) (u_i . z_i - l_i(z_i)) + theta sum_k rho_k log rho_k (the second
+from l_i = h_i + q with the logit penalty q: l_i* <= h_i* + q*(0)). Writing
+Gamma = grad_W f, E = rho xbar^T - T (xbar = sum_i w_i x_i,
+T = sum_i w_i t_i x_i^T) and V = (1 - theta) Gamma + theta (E + Lambda W), the
+bound is::
+
+    gap = sum_k ||V_k||^2 / (2 lambda_k) + (1 - theta) g . b
+          + theta (L + sum_k rho_k log rho_k - <E, W>),
+
+with L the data term. It is zero at the optimum (g = 0, Gamma = 0) and costs a
+few parameter-sized operations. Without an intercept theta = 0 and the bound is
+sum_k ||Gamma_k||^2 / (2 lambda_k). The same holds for the sigmoid model with
+the two-class vectors (1 - tau, tau) and (-g, g). An unpenalized output
+(lambda_k = 0) needs G_k(u) = 0 exactly, which no cheap dual point meets: no
+bound is returned then.
+"""
+
+import numpy as np
+from scipy.special import xlogy
+
+__all__ = ["duality_gap", "mixing", "shift"]
+
+
+def mixing(intercept_gradient, tau):
+    """theta and rho of the mixed dual point (see the module docstring).
+
+    Parameters
+    ----------
+    intercept_gradient : ndarray of shape (n_classes,)
+        g, with entries summing to zero.
+    tau : ndarray of shape (n_classes,)
+        The weighted mean target, a probability vector.
+
+    Returns
+    -------
+    theta : float in [0, 1)
+    rho : ndarray of shape (n_classes,), a probability vector
+    """
+    g = intercept_gradient
+    positive = g > 0
+    if not positive.any():
+        return 0.0, tau.copy()
+    theta = float(np.max(g[positive] / (tau[positive] + g[positive])))
+    rho = np.maximum(tau - (1.0 - theta) / theta * g, 0.0)
+    return theta, rho / rho.sum()
+
+
+def shift(intercept_gradient, class_weights, min_weights, true_class_sums):
+    """The per-class shifts of the shifted dual point, and what they cost.
+
+    Parameters
+    ----------
+    intercept_gradient : ndarray of shape (n_classes,)
+        g, with entries summing to zero.
+    class_weights, min_weights : ndarray of shape (n_classes,)
+        Per class: the total and the smallest positive weight of its samples.
+    true_class_sums : ndarray of shape (2, n_classes)
+        Per class c, over its samples: sum of w_i (-log p_ic) and of w_i / p_ic.
+
+    Returns
+    -------
+    (delta, spread, cost) or None
+        delta_c = g_c / W_c for g_c > 0 (zero elsewhere), the probability taken
+        from each class-c sample's own class; spread_j = |g_j| / sum(g > 0) for
+        g_j < 0, where it goes; cost bounds what the shift adds to the
+        conjugate terms. None when a shift would leave the simplex.
+    """
+    g = intercept_gradient
+    positive = g > 0
+    if not positive.any():
+        return np.zeros_like(g), np.zeros_like(g), 0.0
+    neg_log_p, inverse_p = true_class_sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(positive, g / class_weights, 0.0)
+        # every class-c sample has p_ic >= min_weight_c / sum_i (w_i / p_ic)
+        p_floor = np.where(positive, min_weights / inverse_p, 1.0)
+    if not np.all(np.isfinite(delta)) or np.any(delta > 0.5 * p_floor):
+        return None
+    spread = np.where(positive, 0.0, -g / g[positive].sum())
+    # per sample: delta (-log(p - delta)) <= delta (-log p) + delta^2 / (p - delta)
+    cost = np.sum(
+        (delta * neg_log_p + delta**2 * inverse_p / (1.0 - delta / p_floor))[positive]
+    )
+    return delta, spread, float(cost)
+
+
+def duality_gap(objective, coef, loss, gradient):
+    """The bound of the module docstring for `objective` at `coef`.
+
+    Parameters
+    ----------
+    objective : LogisticObjective or TorchLogisticObjective
+        Its last evaluation must be at `coef` (the per-class sums of that
+        evaluation are used).
+    coef, gradient : arrays of the objective's type, shape (n_params,)
+    loss : float
+        The objective at `coef` (`gradient` is its gradient there).
+
+    Returns
+    -------
+    float or None
+        Non-negative (rounding below zero is clipped); None when an output is
+        unpenalized; ``inf`` when the evaluation was not finite.
+    """
+    l2 = objective.l2_strength / objective.total_weight
+    if np.any(l2 == 0):
+        return None
+    if not np.isfinite(loss):
+        return np.inf
+    W, b = objective.unpack(coef)
+    grad_W, grad_b = objective.unpack(gradient)
+    if b is None:
+        return _gradient_term(objective, grad_W, l2)
+    if objective._gap_moments is None:
+        objective._gap_moments = _Moments(objective)
+    moments = objective._gap_moments
+    g = moments.class_vector(objective.to_numpy(grad_b).astype(np.float64))
+    intercept_term = float(objective.to_numpy(grad_b).astype(np.float64)
+                           @ objective.to_numpy(b).astype(np.float64))
+    gaps = [_mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2)]
+    shifted = shift(g, moments.class_weights, moments.min_weights, objective.true_class_sums)
+    if shifted is not None:
+        gaps.append(_shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2))
+    return max(min(gaps), 0.0)
+
+
+class _Moments:
+    """Per-class sums of the data (computed once by the objective) and what follows."""
+
+    def __init__(self, objective):
+        class_sums, class_weights, min_weights = objective._class_moments()
+        n_classes = len(class_weights)
+        smoothing = np.asarray(objective.to_numpy(objective.label_smoothing), dtype=np.float64)
+        smoothing = np.broadcast_to(smoothing, (n_classes,))
+        self.binary = not objective.datafit.shift_invariant
+        self.class_sums, self.class_weights, self.min_weights = (
+            class_sums, class_weights, min_weights
+        )
+        # T_c = sum_i w_i t_ic x_i and tau_c = sum_i w_i t_ic, t the smoothed target
+        spread = smoothing / n_classes
+        self.tau = (1.0 - smoothing) * class_weights + spread @ class_weights
+        smoothed_mean = objective._as_array(spread) @ class_sums
+        self.targets = objective._as_array(1.0 - smoothing)[:, None] * class_sums
+        self.targets += smoothed_mean[None, :]
+        self.x_mean = class_sums.sum(0)
+        self.outputs = slice(1, 2) if self.binary else slice(None)
+
+    def class_vector(self, intercept_gradient):
+        """The intercept's gradient as one entry per class (the sigmoid's: (-g, g))."""
+        if self.binary:
+            return np.array([-intercept_gradient[0], intercept_gradient[0]])
+        return intercept_gradient
+
+
+def _mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2):
+    """The bound with the mixed dual point (module docstring)."""
+    theta, rho = mixing(g, moments.tau)
+    if theta == 0.0:
+        return _gradient_term(objective, grad_W, l2) + intercept_term
+    rho_of_output = rho[moments.outputs]
+    rho_array = objective._as_array(rho_of_output)
+    targets = moments.targets[moments.outputs]
+    # E + Lambda W, then V = (1 - theta) Gamma + theta (E + Lambda W), in one buffer
+    V = objective._l2[:, None] * W
+    V -= targets
+    V += rho_array[:, None] * moments.x_mean[None, :]
+    V *= theta
+    V += (1.0 - theta) * grad_W
+    quadratic = _gradient_term(objective, V, l2)
+    del V
+    # <E, W> = sum_k rho_k <xbar, w_k> - <T_k, w_k>
+    E_dot_W = float(rho_of_output @ objective.to_numpy(W @ moments.x_mean).astype(np.float64))
+    E_dot_W -= float(objective.to_numpy((targets * W).sum()))
+    penalty = 0.5 * float(l2 @ objective._row_squared_norms(W))
+    mixed = loss - penalty + float(np.sum(xlogy(rho, rho))) - E_dot_W
+    return quadratic + intercept_term + theta * mixed
+
+
+def _shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2):
+    """The bound with the shifted dual point: u_i + D_{y_i} (module docstring)."""
+    delta, spread, cost = shifted
+    # Delta = D^T M: rows -delta_j m_j + spread_j s, with s = sum_c delta_c m_c
+    sums = moments.class_sums
+    s = objective._as_array(delta) @ sums
+    Delta = objective._as_array(-delta)[:, None] * sums
+    Delta += objective._as_array(spread)[:, None] * s[None, :]
+    Delta = Delta[moments.outputs]
+    Delta_dot_W = float(objective.to_numpy((Delta * W).sum()))
+    Delta += grad_W
+    return _gradient_term(objective, Delta, l2) - Delta_dot_W + intercept_term + cost
+
+
+def _gradient_term(objective, V, l2):
+    """sum_k ||V_k||^2 / (2 lambda_k)."""
+    return float(np.sum(objective._row_squared_norms(V) / (2.0 * l2)))
