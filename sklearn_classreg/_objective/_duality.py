@@ -102,9 +102,8 @@ def shift(intercept_gradient, class_weights, min_weights, true_class_sums):
         return None
     spread = np.where(positive, 0.0, -g / g[positive].sum())
     # per sample: delta (-log(p - delta)) <= delta (-log p) + delta^2 / (p - delta)
-    cost = np.sum(
-        (delta * neg_log_p + delta**2 * inverse_p / (1.0 - delta / p_floor))[positive]
-    )
+    d, p = delta[positive], p_floor[positive]
+    cost = np.sum(d * neg_log_p[positive] + d**2 * inverse_p[positive] / (1.0 - d / p))
     return delta, spread, float(cost)
 
 
@@ -139,13 +138,17 @@ def duality_gap(objective, coef, loss, gradient):
         objective._gap_moments = _Moments(objective)
     moments = objective._gap_moments
     g = moments.class_vector(objective.to_numpy(grad_b).astype(np.float64))
-    intercept_term = float(objective.to_numpy(grad_b).astype(np.float64)
-                           @ objective.to_numpy(b).astype(np.float64))
-    gaps = [_mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2)]
+    intercept_term = float(
+        objective.to_numpy(grad_b).astype(np.float64) @ objective.to_numpy(b).astype(np.float64)
+    )
+    # The shifted point is far tighter near the optimum (its cost is second order
+    # in g); the mixed one is the fallback where a shift would leave the simplex.
     shifted = shift(g, moments.class_weights, moments.min_weights, objective.true_class_sums)
     if shifted is not None:
-        gaps.append(_shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2))
-    return max(min(gaps), 0.0)
+        gap = _shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2)
+    else:
+        gap = _mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2)
+    return np.inf if np.isnan(gap) else max(gap, 0.0)  # NaN: an overflow, no bound
 
 
 class _Moments:
@@ -158,16 +161,23 @@ class _Moments:
         smoothing = np.broadcast_to(smoothing, (n_classes,))
         self.binary = not objective.datafit.shift_invariant
         self.class_sums, self.class_weights, self.min_weights = (
-            class_sums, class_weights, min_weights
+            class_sums,
+            class_weights,
+            min_weights,
         )
-        # T_c = sum_i w_i t_ic x_i and tau_c = sum_i w_i t_ic, t the smoothed target
-        spread = smoothing / n_classes
-        self.tau = (1.0 - smoothing) * class_weights + spread @ class_weights
-        smoothed_mean = objective._as_array(spread) @ class_sums
-        self.targets = objective._as_array(1.0 - smoothing)[:, None] * class_sums
-        self.targets += smoothed_mean[None, :]
+        # tau_c = sum_i w_i t_ic, t the smoothed target
+        self.smoothing = smoothing
+        self.tau = (1.0 - smoothing) * class_weights + smoothing / n_classes @ class_weights
         self.x_mean = class_sums.sum(0)
         self.outputs = slice(1, 2) if self.binary else slice(None)
+
+    def targets(self, objective):
+        """T_c = sum_i w_i t_ic x_i for the output rows (a new array)."""
+        spread = objective._as_array(self.smoothing / len(self.smoothing))
+        sums = self.class_sums[self.outputs]
+        targets = objective._as_array(1.0 - self.smoothing[self.outputs])[:, None] * sums
+        targets += (spread @ self.class_sums)[None, :]
+        return targets
 
     def class_vector(self, intercept_gradient):
         """The intercept's gradient as one entry per class (the sigmoid's: (-g, g))."""
@@ -183,7 +193,7 @@ def _mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2):
         return _gradient_term(objective, grad_W, l2) + intercept_term
     rho_of_output = rho[moments.outputs]
     rho_array = objective._as_array(rho_of_output)
-    targets = moments.targets[moments.outputs]
+    targets = moments.targets(objective)
     # E + Lambda W, then V = (1 - theta) Gamma + theta (E + Lambda W), in one buffer
     V = objective._l2[:, None] * W
     V -= targets

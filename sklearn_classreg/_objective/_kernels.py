@@ -283,17 +283,24 @@ def multinomial_loss_gradient(z, intercept, y, weights, smoothing, logit_penalty
             total = np.inf
             continue
         zmean = zsum * dtype(inv_k)
+        top = 0  # where the maximum is: its exponential, exactly 1, is left out of `rest`
+        while zi[top] != zmax:
+            top += 1
         exp_row(zi, zmax, proba)
-        sumexp = dtype(0.0)
+        proba[top] = dtype(0.0)
+        rest = dtype(0.0)
         for k in range(n_classes):
-            sumexp += proba[k]
+            rest += proba[k]
+        proba[top] = dtype(1.0)
+        sumexp = dtype(1.0) + rest
         eps = smoothing[yi]
-        # t_i . z_i = (1 - eps) z_iy + eps * mean(z_i)
-        target_dot_z = (1.0 - eps) * zi[yi] + eps * zmean
-        log_sumexp = np.log(np.float64(sumexp))
-        loss = zmax + log_sumexp - target_dot_z
+        # -log p_iy = (zmax - z_iy) + log(1 + rest): exact to rounding even when the
+        # loss is tiny next to the logits (confident fits, weak regularization)
+        neg_log_p = np.float64(zmax - zi[yi]) + np.log1p(np.float64(rest))
+        # loss = logsumexp(z_i) - t_i . z_i with t_i . z_i = (1 - eps) z_iy + eps mean(z_i)
+        loss = neg_log_p + eps * np.float64(zi[yi] - zmean)
         if w > 0:
-            sums[2, yi] += w * (zmax + log_sumexp - zi[yi])  # -log p_iy, before zi changes
+            sums[2, yi] += w * neg_log_p  # before zi is overwritten
         if logit_penalty != 0.0:
             sqdev = dtype(0.0)
             for k in range(n_classes):
@@ -432,14 +439,16 @@ def binomial_loss_gradient(
         target = dtype((1.0 - eps) * y[i] + 0.5 * eps)
         e = vexp(-abs(u))  # exp(-|u|) in (0, 1]
         # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)), exact for any u.
-        log1pexp = max(u, dtype(0.0)) + np.log1p(np.float64(e))
-        total += w * (log1pexp - target * u + 0.25 * logit_penalty * u * u)
+        log1p_e = np.log1p(np.float64(e))
+        # the loss with its large terms first: (max(u, 0) - t u) is exact when t = 1, u > 0
+        total += w * ((max(u, dtype(0.0)) - target * u) + log1p_e + 0.25 * logit_penalty * u * u)
         inv = dtype(1.0) / (dtype(1.0) + e)
         proba = inv if u >= 0 else e * inv
         if w > 0:  # the probability of the true class, without cancellation
             yi = y[i]
             p_true = proba if yi == 1 else (e * inv if u >= 0 else inv)
-            sums[2, yi] += w * (log1pexp - u if yi == 1 else log1pexp)
+            positive_part = max(u, dtype(0.0))
+            sums[2, yi] += w * ((positive_part - u if yi == 1 else positive_part) + log1p_e)
             sums[3, yi] += w / p_true
         grad = w * (proba - target + half_beta * u)
         z[i, 0] = grad

@@ -22,7 +22,7 @@ _CHUNK_BYTES = 8 * 2**20
 _CHUNK_FRACTION_OF_X = 1 / 32
 _MIN_CHUNK_ROWS = 256
 # The float64 twin of float32 data runs a few evaluations only, on chunks cast
-# from X: smaller ones keep its memory within the plan.
+# from X: smaller ones (half the budget, fewer rows) keep its memory within the plan.
 _MIN_CASTING_CHUNK_ROWS = 64
 # The memory plan: a fit adds at most this share of X where it can.
 # - Newton-CG: the two chunk buffers, the preconditioner and _SOLVER_VECTORS
@@ -156,6 +156,8 @@ class LogisticObjective(LinearLayout):
             row_bytes += self.n_features * self.dtype.itemsize
         if chunk_rows is None:
             budget = min(_CHUNK_BYTES, _CHUNK_FRACTION_OF_X * self._x_bytes)
+            if casting:
+                budget /= 2
             min_rows = _MIN_CASTING_CHUNK_ROWS if casting else _MIN_CHUNK_ROWS
             chunk_rows = max(min_rows, int(budget // row_bytes))
         self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
@@ -166,7 +168,7 @@ class LogisticObjective(LinearLayout):
         # Leading rows whose Hessian state is kept (the rest is recomputed).
         self.hessian_state_rows = self._planned_state_rows()
 
-        self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
+        self._logits = None  # one chunk of logits, allocated on first use
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
         self._state = None  # kept Hessian state, allocated on first use
@@ -231,6 +233,16 @@ class LogisticObjective(LinearLayout):
         curvature = float(np.mean(self.class_curvature))
         return self._preconditioned(self._preconditioner, v, curvature, out)
 
+    def release_buffers(self):
+        """Free the chunk buffers and the Hessian state (remade when next needed)."""
+        self._state = self._state_chunk = self._grad_buffer = self._logits = None
+
+    def _logits_buffer(self, rows):
+        """The chunk buffer for the logits of `rows` (allocated on first use)."""
+        if self._logits is None:
+            self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
+        return self._logits[: rows[1] - rows[0]]
+
     def float64_twin(self):
         """The same objective in float64 arithmetic over the same X (built once).
 
@@ -242,7 +254,9 @@ class LogisticObjective(LinearLayout):
         if self.dtype == np.float64:
             return self
         if self._twin is None:
-            self._twin = LogisticObjective(**self._arguments, C=self.C, dtype=np.float64)
+            # its own chunks (see _MIN_CASTING_CHUNK_ROWS), not the caller's batch size
+            arguments = {**self._arguments, "chunk_rows": None}
+            self._twin = LogisticObjective(**arguments, C=self.C, dtype=np.float64)
         else:
             self._twin.set_C(self.C)
         return self._twin
@@ -268,7 +282,8 @@ class LogisticObjective(LinearLayout):
             min_weights = np.full(self.n_classes, np.inf)
             positive = weights > 0
             np.minimum.at(min_weights, self.y[positive], weights[positive])
-            self._moments = (class_sums.astype(self.dtype), class_weights, min_weights)
+            class_sums = class_sums.astype(self.dtype, copy=False)
+            self._moments = (class_sums, class_weights, min_weights)
         return self._moments
 
     def _as_array(self, values):
@@ -349,7 +364,7 @@ class LogisticObjective(LinearLayout):
         sums = np.zeros((4, self.n_classes), dtype=np.float64)
         loss = 0.0
         for i, (start, stop) in enumerate(self._chunks):
-            z = self._logits[: stop - start]
+            z = self._logits_buffer((start, stop))
             self._logits_of((start, stop), W, z)
             state = self._state[start:stop] if stop <= state_rows else self._no_state
             chunk_loss, chunk_sums = self._loss_gradient_of_chunk(
@@ -466,7 +481,7 @@ class LogisticObjective(LinearLayout):
         out_W, out_b = self.unpack(out)
         intercept_hessp = np.zeros(self.n_outputs, dtype=np.float64)
         for i, (start, stop) in enumerate(self._chunks):
-            z = self._logits[: stop - start]
+            z = self._logits_buffer((start, stop))
             self._logits_of((start, stop), V, z)
             if stop <= self.hessian_state_rows:
                 state = self._state[start:stop]

@@ -330,13 +330,22 @@ class TorchLogisticObjective(LinearLayout):
         eps = self.smoothing_of_sample[start:stop, None]
         beta = self.logit_penalty
         zmean = z.mean(dim=1, keepdim=True)
-        lse = torch.logsumexp(z, dim=1, keepdim=True)
+        zmax, top = z.max(dim=1, keepdim=True)
+        # exp(z - zmax) with the maximum's (exactly 1) left out of `rest`, so that
+        # -log p_iy = (zmax - z_iy) + log1p(rest) is exact to rounding even when the
+        # loss is tiny next to the logits (as in the numba kernels)
+        proba = torch.exp(z - zmax)
+        proba.scatter_(1, top, 0.0)
+        rest = proba.sum(dim=1, keepdim=True)
+        proba.scatter_(1, top, 1.0)
+        proba /= 1 + rest
+        z_true = z.gather(1, y)
+        neg_log_p = (zmax - z_true).double() + torch.log1p(rest.double())
         # per-sample losses combined in float64, like the numba kernels
-        loss = lse.double() - (1 - eps.double()) * z.gather(1, y).double() - eps * zmean.double()
+        loss = neg_log_p + eps.double() * (z_true - zmean).double()
         if beta:
             deviation = z - zmean
             loss += 0.5 * beta * (deviation * deviation).sum(dim=1, keepdim=True).double()
-        proba = torch.exp(z - lse)
         residual = proba - eps / self.n_classes
         residual.scatter_add_(1, y, -(1 - eps))
         if beta:
@@ -344,7 +353,7 @@ class TorchLogisticObjective(LinearLayout):
         residual *= w
         curvature = (w * proba * (1 - proba)).sum(dim=0, dtype=torch.float64)
         total = (w.double() * loss).sum()
-        self._add_true_class_sums(y[:, 0], w[:, 0], lse[:, 0] - z.gather(1, y)[:, 0])
+        self._add_true_class_sums(y[:, 0], w[:, 0], neg_log_p[:, 0])
         return total, residual, proba, curvature
 
     def _add_true_class_sums(self, y, w, neg_log_p):
@@ -371,8 +380,10 @@ class TorchLogisticObjective(LinearLayout):
         beta = self.logit_penalty
         target = (1 - eps) * y + 0.5 * eps
         # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)), exact for any u
-        log1pexp = u.clamp(min=0) + torch.log1p(torch.exp(-u.abs()))
-        loss = log1pexp - target * u + 0.25 * beta * u * u
+        log1p_e = torch.log1p(torch.exp(-u.abs()))
+        positive_part = u.clamp(min=0)
+        # large terms first: (max(u, 0) - t u) is exact when t = 1 and u > 0
+        loss = (positive_part - target * u) + log1p_e + 0.25 * beta * u * u
         proba = torch.sigmoid(u)
         sigmoid_curvature = proba * (1 - proba)
         residual = w * (proba - target + 0.5 * beta * u)
@@ -381,7 +392,8 @@ class TorchLogisticObjective(LinearLayout):
         total = (w * loss).sum(dtype=torch.float64)
         label = self.y[start:stop]
         # -log p_iy: log(1 + exp(u)) - u for class 1, log(1 + exp(u)) for class 0
-        neg_log_p = log1pexp[:, 0] - torch.where(label == 1, u[:, 0], torch.zeros_like(u[:, 0]))
+        drop = torch.where(label == 1, u[:, 0], torch.zeros_like(u[:, 0]))
+        neg_log_p = (positive_part[:, 0] - drop) + log1p_e[:, 0]
         self._add_true_class_sums(label, w[:, 0], neg_log_p)
         return total, residual, state, curvature
 

@@ -13,6 +13,7 @@ returned in the objective's dtype, and its gap is that of the returned
 
 import copy
 import math
+from types import SimpleNamespace
 
 from ._base import machine_epsilon
 
@@ -52,21 +53,36 @@ def solve_certified(solver, objective, x0):
         or (result.success and not result.certified)  # no gap (unpenalized): nothing to check
     ):
         return result
+    release = getattr(objective, "release_buffers", None)
+    if release is not None:  # the float32 stage is over: free what only it needed
+        release()
     twin = make_twin()
+    checked = _check(twin, twin.cast(result.x), solver.tol)
+    if checked.certified or result.nit >= solver.max_iter:
+        # the float32 answer holds, or no iterations are left to improve it
+        result.fun, result.gap, result.certified = checked.fun, checked.gap, checked.certified
+        result.success = checked.certified
+        if not result.success:
+            result.message = (
+                f"{result.message}; in float64 arithmetic the relative duality gap is "
+                f"{checked.gap:.3g}"
+            )
+        return result
     finishing = copy.copy(solver)
     finishing.max_iter = max(solver.max_iter - result.nit, 0)
     finishing.patience = None
-    finished = finishing.solve(twin, twin.cast(result.x))
+    finished = finishing.solve(twin, checked.x)
     x = objective.cast(finished.x) if finished.nit else result.x
     if finished.nit:  # the gap of the rounded answer, evaluated exactly
-        loss, gradient = twin.loss_gradient(twin.cast(x))
+        rounded = _check(twin, twin.cast(x), solver.tol)
         # Two bounds on loss - min: the gap at the rounded point, and the
         # float64 solution's gap plus what rounding added to the loss.
         gap = min(
-            twin.duality_gap(twin.cast(x), loss, gradient),
-            max(loss - finished.fun, 0.0) + finished.gap * abs(finished.fun),
+            rounded.gap * abs(rounded.fun),
+            max(rounded.fun - finished.fun, 0.0) + finished.gap * abs(finished.fun),
         )
-        finished.fun, finished.gap = loss, gap / abs(loss) if loss else math.inf
+        finished.fun = rounded.fun
+        finished.gap = gap / abs(rounded.fun) if rounded.fun else math.inf
         finished.certified = finished.gap <= solver.tol
         if finished.success and not finished.certified:
             finished.success = False
@@ -75,11 +91,6 @@ def solve_certified(solver, objective, x0):
                 f"{objective.dtype} its relative duality gap is {finished.gap:.3g} > "
                 f"tol={solver.tol:g}: fit on float64 data for this tol"
             )
-    if not finished.success and not finished.nit:
-        finished.message = (
-            f"{result.message}; in float64 arithmetic the relative duality gap is "
-            f"{finished.gap:.3g}"
-        )
     finished.x = x
     finished.nit += result.nit
     finished.nfev += result.nfev
@@ -94,3 +105,12 @@ def solve_certified(solver, objective, x0):
             f"{finished.nit - result.nit} in float64)"
         )
     return finished
+
+
+def _check(objective, x, tol):
+    """Loss and relative duality gap of `objective` at x (one evaluation, no solver)."""
+    loss, gradient = objective.loss_gradient(x)
+    gap = objective.duality_gap(x, loss, gradient)
+    del gradient
+    gap = math.inf if gap is None or not loss else gap / abs(loss)
+    return SimpleNamespace(x=x, fun=loss, gap=gap, certified=gap <= tol)

@@ -185,7 +185,7 @@ backend, device
         logit_penalty=0.0,
         solver="lbfgs",
         tol=1e-4,
-        max_iter=100,
+        max_iter=1000,
         backend="numba",
         device=None,
         n_jobs=None,
