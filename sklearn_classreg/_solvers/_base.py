@@ -66,8 +66,9 @@ class LineSearchSolver:
         self.max_iter = max_iter
         self.verbose = verbose
         # Stop (unconverged) after this many iterations without halving the
-        # best relative gap; None: never. `solve_certified` sets it for the
-        # float32 stage, whose gap stalls at the dtype's noise.
+        # best relative gap while the loss stays flat to rounding (`stalled`);
+        # None: never. `solve_certified` sets it for the float32 stage, whose
+        # gap stalls at the dtype's noise.
         self.patience = None
 
     # ----------------------------------------------------------- to override
@@ -102,7 +103,7 @@ class LineSearchSolver:
         self.gap = math.inf
         self.certified = False
         self.has_gap = False
-        self.best_gap = (math.inf, 0)  # (best relative gap, iteration it was reached)
+        self.best_gap = (math.inf, 0, self.loss)  # (best relative gap, its iteration, loss)
 
     def relative_gap(self):
         """Relative duality gap at the current iterate, or None without a bound."""
@@ -136,14 +137,21 @@ class LineSearchSolver:
             self.message = f"converged: {self.progress()} <= tol"
             return True
         if self.gap <= 0.5 * self.best_gap[0]:
-            self.best_gap = (self.gap, self.iteration)
-        if self.patience is not None and self.iteration - self.best_gap[1] >= self.patience:
+            self.best_gap = (self.gap, self.iteration, self.loss)
+        if self.patience is not None and self.stalled():
             self.message = (
-                f"stalled: {self.progress()} > tol={self.tol:g}, the best gap not "
-                f"halved in {self.patience} iterations"
+                f"stalled: {self.progress()} > tol={self.tol:g}, the best gap not halved "
+                f"and the loss flat to rounding for {self.patience} iterations"
             )
             return True
         return False
+
+    def stalled(self):
+        """No halving of the best gap, and no decrease of the loss beyond its rounding
+        noise, for `patience` iterations: the dtype's precision is reached."""
+        _, since, loss_then = self.best_gap
+        flat = loss_then - self.loss <= 16 * self.noise_factor * abs(self.loss)
+        return self.iteration - since >= self.patience and flat
 
     def line_search(self, direction, step0):
         slope0 = dot(self.gradient, direction)

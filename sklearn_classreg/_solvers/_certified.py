@@ -62,7 +62,12 @@ def solve_certified(solver, objective, x0):
         # the float32 answer holds, or no iterations are left to improve it
         result.fun, result.gap, result.certified = checked.fun, checked.gap, checked.certified
         result.success = checked.certified
-        if not result.success:
+        if result.success:
+            result.message = (
+                f"converged: relative duality gap {checked.gap:.3g} <= tol in float64 "
+                f"arithmetic, after {result.nit} iterations in {objective.dtype}"
+            )
+        else:
             result.message = (
                 f"{result.message}; in float64 arithmetic the relative duality gap is "
                 f"{checked.gap:.3g}"

@@ -47,6 +47,20 @@ def test_a_default_fit_is_within_tol_of_the_optimum(reference, C, n_classes, sol
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+@pytest.mark.parametrize("C", [1e-4, 1.0, 1e4])
+def test_the_torch_backend_is_certified_too(reference, device, C, solver, dtype):
+    X, y = separable(6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = Model(C=C, solver=solver, backend="torch", device=device)
+        model.fit(X.astype(dtype), y)
+    assert not [w for w in caught if "did not converge" in str(w.message)]
+    assert model.gap_ <= TOL
+    assert relative_suboptimality(reference, X.astype(dtype), y, C, model) <= model.gap_ + 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_path_point_matches_an_independent_tight_fit(reference, dtype):
     X, y = separable(12, n=240, d=8)
     X = X.astype(dtype)
