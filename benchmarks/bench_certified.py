@@ -263,9 +263,14 @@ def main(argv=None):
         help="seconds a peer may spend on one target's attempts",
     )
     parser.add_argument("--no-path", action="store_true")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the rows of the existing certified.csv (runs made in parts)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    rows = []
+    rows = read_rows(args.out / "certified.csv") if args.keep else []
 
     def write(rows):
         write_results(rows, args.out, argv)
@@ -285,7 +290,25 @@ def main(argv=None):
         path_comparison(rows, write)
 
 
+def read_rows(path):
+    """Rows of an earlier certified.csv, with numbers and booleans as such."""
+
+    def value(text):
+        if text in ("", "None"):
+            return None
+        if text in ("True", "False"):
+            return text == "True"
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    with open(path, newline="") as handle:
+        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
 def write_results(rows, out, argv):
+    keep = "--keep" in (argv or sys.argv[1:])
     out.mkdir(parents=True, exist_ok=True)
     columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
     with open(out / "certified.csv", "w", newline="") as handle:
@@ -311,7 +334,9 @@ def write_results(rows, out, argv):
 
     text = (
         "# Time to a certified optimum\n\n"
-        f"`python benchmarks/bench_certified.py {' '.join(argv or sys.argv[1:])}`\n\n"
+        f"`python benchmarks/bench_certified.py {' '.join(argv or sys.argv[1:])}`"
+        + (" (the last part of a run in parts, kept with `--keep`)" if keep else "")
+        + "\n\n"
         f"Machine: {machine_description()}.\n\n"
         "`suboptimality`: (f - f_best) / f_best by one float64 objective, f_best the "
         "best value any method reached; `reference_gap`: the certified relative gap of "
