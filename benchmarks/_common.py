@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: problems, timing, memory, objective gaps, tables."""
 
 import contextlib
+import csv
 import os
 import platform
 import time
@@ -220,6 +221,16 @@ def machine_description():
         f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
         f"numba {numba.__version__}, torch {torch_version}"
     )
+
+
+def write_csv(rows, path):
+    """Every row as CSV (the union of their columns, "section" first), creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def markdown_table(rows, columns):

@@ -44,7 +44,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ObjectiveReferee, machine_description, make_problem, markdown_table
+from _common import (
+    ObjectiveReferee,
+    machine_description,
+    make_problem,
+    markdown_table,
+    write_csv,
+)
 
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression, regularization_path
 
@@ -309,12 +315,7 @@ def read_rows(path):
 
 def write_results(rows, out, argv):
     keep = "--keep" in (argv or sys.argv[1:])
-    out.mkdir(parents=True, exist_ok=True)
-    columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
-    with open(out / "certified.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out / "certified.csv")
     singles = [r for r in rows if r["section"] == "single fit"]
     for row in singles:
         ours = [

@@ -29,7 +29,6 @@ rewritten after each size, so an interrupted run keeps what it measured.
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -60,6 +59,7 @@ from _common import (
     median_seconds,
     status_kib,
     timed,
+    write_csv,
 )
 
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression, regularization_path
@@ -657,12 +657,7 @@ def main(argv=None):
 
 def write_results(rows, out, argv):
     """cpu.csv (every run) and cpu.md (medians and ratios) from the rows so far."""
-    out.mkdir(parents=True, exist_ok=True)
-    columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
-    with open(out / "cpu.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out / "cpu.csv")
     memory_rows = [r for r in rows if r["section"] == MEMORY_SECTION]
     summary = summarise([r for r in rows if r["section"] != MEMORY_SECTION])
     table_columns = [

@@ -23,7 +23,6 @@ and ``gpu.md``.
 """
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -36,7 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import TorchLBFGS, machine_description, markdown_table
+from _common import TorchLBFGS, machine_description, markdown_table, write_csv
 
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression, regularization_path
 from sklearn_classreg._objective._datafit import MULTINOMIAL
@@ -329,12 +328,7 @@ def main(argv=None):
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    columns = sorted({c for r in rows for c in r}, key=lambda c: (c != "section", c))
-    with open(args.out / "gpu.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, args.out / "gpu.csv")
     summary = []
     for key in dict.fromkeys((r["section"], r["size"], r["method"]) for r in rows):
         group = [r for r in rows if (r["section"], r["size"], r["method"]) == key]

@@ -137,10 +137,9 @@ def duality_gap(objective, coef, loss, gradient):
     if objective._gap_moments is None:
         objective._gap_moments = _Moments(objective)
     moments = objective._gap_moments
-    g = moments.class_vector(objective.to_numpy(grad_b).astype(np.float64))
-    intercept_term = float(
-        objective.to_numpy(grad_b).astype(np.float64) @ objective.to_numpy(b).astype(np.float64)
-    )
+    intercept_gradient = objective.to_numpy(grad_b).astype(np.float64)
+    g = moments.class_vector(intercept_gradient)
+    intercept_term = float(intercept_gradient @ objective.to_numpy(b).astype(np.float64))
     # The shifted point is far tighter near the optimum (its cost is second order
     # in g); the mixed one is the fallback where a shift would leave the simplex.
     shifted = shift(g, moments.class_weights, moments.min_weights, objective.true_class_sums)
@@ -155,20 +154,22 @@ class _Moments:
     """Per-class sums of the data (computed once by the objective) and what follows."""
 
     def __init__(self, objective):
-        class_sums, class_weights, min_weights = objective._class_moments()
-        n_classes = len(class_weights)
+        n_classes = objective.n_classes
+        self.class_sums = objective._class_sums()
+        # per class: the total and the smallest positive weight of its samples
+        weights = np.asarray(objective.to_numpy(objective.weights), dtype=np.float64)
+        y = np.asarray(objective.to_numpy(objective.y))
+        self.class_weights = np.bincount(y, weights=weights, minlength=n_classes)
+        self.min_weights = np.full(n_classes, np.inf)
+        np.minimum.at(self.min_weights, y[weights > 0], weights[weights > 0])
         smoothing = np.asarray(objective.to_numpy(objective.label_smoothing), dtype=np.float64)
-        smoothing = np.broadcast_to(smoothing, (n_classes,))
+        self.smoothing = np.broadcast_to(smoothing, (n_classes,))
         self.binary = not objective.datafit.shift_invariant
-        self.class_sums, self.class_weights, self.min_weights = (
-            class_sums,
-            class_weights,
-            min_weights,
-        )
         # tau_c = sum_i w_i t_ic, t the smoothed target
-        self.smoothing = smoothing
-        self.tau = (1.0 - smoothing) * class_weights + smoothing / n_classes @ class_weights
-        self.x_mean = class_sums.sum(0)
+        self.tau = (1.0 - self.smoothing) * self.class_weights + (
+            self.smoothing / n_classes @ self.class_weights
+        )
+        self.x_mean = self.class_sums.sum(0)
         self.outputs = slice(1, 2) if self.binary else slice(None)
 
     def targets(self, objective):

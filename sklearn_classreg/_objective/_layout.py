@@ -3,7 +3,7 @@
 Both objectives store the same flat vector, ``concat(W.ravel(), b)``, change
 C the same way and bound their suboptimality the same way (`duality_gap`);
 only how arrays are created and reduced differs (`_new_array`, `_as_array`,
-`to_numpy`, `_row_squared_norms`, `_class_moments`).
+`to_numpy`, `_row_squared_norms`, `_class_sums`).
 """
 
 import numpy as np
@@ -25,6 +25,7 @@ class LinearLayout:
     def _init_layout(self):
         self.n_params = self.n_outputs * (self.n_features + int(self.fit_intercept))
         self._gap_moments = None  # what the duality gap needs of the data, made once
+        self._twin = None  # float64 twin, built on first use
 
     # ----------------------------------------------------- backend specifics
     def _new_array(self, shape):
@@ -43,11 +44,26 @@ class LinearLayout:
         """Squared norms of the rows of A, summed in float64, as a NumPy array."""
         raise NotImplementedError
 
-    def _class_moments(self):
-        """Per class c: sum_{y_i = c} w_i x_i (the objective's array type, shape
-        (n_classes, n_features)), and as NumPy float64 vectors the total and the
-        smallest positive weight w_i of its samples. Computed once."""
+    def _class_sums(self):
+        """Per class c: sum_{y_i = c} w_i x_i, shape (n_classes, n_features), in the
+        objective's array type (one pass over X; the duality gap keeps it)."""
         raise NotImplementedError
+
+    def float64_twin(self):
+        """The same objective in float64 arithmetic over the same X (built once).
+
+        For float32 X: its chunks are cast on the fly, so the twin evaluates the
+        exact objective of the float32 data without a float64 copy of X. It
+        follows this objective's C at each call. A float64 objective is its own
+        twin. Subclasses keep their constructor's arguments in `_arguments`.
+        """
+        if self.dtype.itemsize == 8:
+            return self
+        if self._twin is None:
+            self._twin = type(self)(**self._arguments, C=self.C, dtype=np.float64)
+        else:
+            self._twin.set_C(self.C)
+        return self._twin
 
     # ----------------------------------------------------------------- layout
     def unpack(self, coef):

@@ -126,13 +126,12 @@ class LogisticObjective(LinearLayout):
         self.datafit = datafit
         self.fit_intercept = fit_intercept
         self.dtype = np.dtype(X.dtype if dtype is None else dtype)
+        # for `float64_twin`, which takes its own chunks (see _MIN_CASTING_CHUNK_ROWS)
         self._arguments = dict(
             X=X, y=y, sample_weight=sample_weight, datafit=datafit,
             label_smoothing=label_smoothing, logit_penalty=logit_penalty,
-            fit_intercept=fit_intercept, chunk_rows=chunk_rows, n_threads=n_threads,
+            fit_intercept=fit_intercept, chunk_rows=None, n_threads=n_threads,
         )
-        self._twin = None  # float64 twin, built on first use
-        self._moments = None  # per-class sums for the duality gap, made on first use
         self._cast_rows = (None, None)  # the last chunk of X cast to dtype
         self.n_samples, self.n_features = X.shape
         self.n_classes = len(label_smoothing)
@@ -243,24 +242,6 @@ class LogisticObjective(LinearLayout):
             self._logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
         return self._logits[: rows[1] - rows[0]]
 
-    def float64_twin(self):
-        """The same objective in float64 arithmetic over the same X (built once).
-
-        For float32 X: its chunks are cast on the fly, so the twin evaluates
-        the exact objective of the float32 data without a float64 copy of X.
-        It follows this objective's C at each call. A float64 objective is its
-        own twin.
-        """
-        if self.dtype == np.float64:
-            return self
-        if self._twin is None:
-            # its own chunks (see _MIN_CASTING_CHUNK_ROWS), not the caller's batch size
-            arguments = {**self._arguments, "chunk_rows": None}
-            self._twin = LogisticObjective(**arguments, C=self.C, dtype=np.float64)
-        else:
-            self._twin.set_C(self.C)
-        return self._twin
-
     # --------------------------------------------------------------- backend
     def _new_array(self, shape):
         return np.zeros(shape, dtype=self.dtype)
@@ -268,23 +249,15 @@ class LogisticObjective(LinearLayout):
     def _row_squared_norms(self, A):
         return _squared_row_norms(A)
 
-    def _class_moments(self):
-        if self._moments is None:
-            class_sums = np.zeros((self.n_classes, self.n_features), dtype=np.float64)
-            for start, stop in self._chunks:
-                indicator = sparse.csr_matrix(
-                    (self.weights[start:stop], (self.y[start:stop], np.arange(stop - start))),
-                    shape=(self.n_classes, stop - start),
-                )
-                class_sums += _dense(indicator @ self._rows(start, stop))
-            weights = self.weights.astype(np.float64)
-            class_weights = np.bincount(self.y, weights=weights, minlength=self.n_classes)
-            min_weights = np.full(self.n_classes, np.inf)
-            positive = weights > 0
-            np.minimum.at(min_weights, self.y[positive], weights[positive])
-            class_sums = class_sums.astype(self.dtype, copy=False)
-            self._moments = (class_sums, class_weights, min_weights)
-        return self._moments
+    def _class_sums(self):
+        class_sums = np.zeros((self.n_classes, self.n_features), dtype=np.float64)
+        for start, stop in self._chunks:
+            indicator = sparse.csr_matrix(
+                (self.weights[start:stop], (self.y[start:stop], np.arange(stop - start))),
+                shape=(self.n_classes, stop - start),
+            )
+            class_sums += _dense(indicator @ self._rows(start, stop))
+        return class_sums.astype(self.dtype, copy=False)
 
     def _as_array(self, values):
         return np.asarray(values, dtype=self.dtype)

@@ -224,8 +224,6 @@ class TorchLogisticObjective(LinearLayout):
             label_smoothing=label_smoothing, logit_penalty=logit_penalty,
             fit_intercept=fit_intercept, device=device, batch_size=batch_size, stream=stream,
         )
-        self._twin = None
-        self._moments = None
         self._true_class_accumulator = None
         self._init_layout()
         self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
@@ -285,36 +283,19 @@ class TorchLogisticObjective(LinearLayout):
     def _row_squared_norms(self, A):
         return self.to_numpy((A.double() ** 2).sum(dim=1))
 
-    def float64_twin(self):
-        """The same objective in float64 over the same X (see `LogisticObjective`)."""
-        if self.numpy_dtype == np.float64:
-            return self
-        if self._twin is None:
-            self._twin = TorchLogisticObjective(**self._arguments, C=self.C, dtype=np.float64)
-        else:
-            self._twin.set_C(self.C)
-        return self._twin
-
-    def _class_moments(self):
+    def _class_sums(self):
         torch = self.torch
-        if self._moments is None:
-            with torch.no_grad():
-                class_sums = torch.zeros(
-                    (self.n_classes, self.n_features), dtype=self.dtype, device=self.device
+        with torch.no_grad():
+            class_sums = torch.zeros(
+                (self.n_classes, self.n_features), dtype=self.dtype, device=self.device
+            )
+            for _, (start, stop), X_chunk in self.rows:
+                indicator = torch.zeros(
+                    (stop - start, self.n_classes), dtype=self.dtype, device=self.device
                 )
-                for _, (start, stop), X_chunk in self.rows:
-                    indicator = torch.zeros(
-                        (stop - start, self.n_classes), dtype=self.dtype, device=self.device
-                    )
-                    indicator.scatter_(1, self.y[start:stop, None], self.weights[start:stop, None])
-                    class_sums.addmm_(indicator.T, X_chunk)
-            weights = self.to_numpy(self.weights).astype(np.float64)
-            y = self.to_numpy(self.y)
-            class_weights = np.bincount(y, weights=weights, minlength=self.n_classes)
-            min_weights = np.full(self.n_classes, np.inf)
-            np.minimum.at(min_weights, y[weights > 0], weights[weights > 0])
-            self._moments = (class_sums, class_weights, min_weights)
-        return self._moments
+                indicator.scatter_(1, self.y[start:stop, None], self.weights[start:stop, None])
+                class_sums.addmm_(indicator.T, X_chunk)
+        return class_sums
 
     # ----------------------------------------------------------- the datafits
     def _logits(self, X_chunk, W, b):

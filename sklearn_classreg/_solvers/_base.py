@@ -103,6 +103,7 @@ class LineSearchSolver:
         self.gap = math.inf
         self.certified = False
         self.has_gap = False
+        self.success = False  # the stopping rule held
         self.best_gap = (math.inf, 0, self.loss)  # (best relative gap, its iteration, loss)
 
     def relative_gap(self):
@@ -134,6 +135,7 @@ class LineSearchSolver:
             self.message = "the loss is not finite at the starting point"
             return True
         if self.converged():
+            self.success = True
             self.message = f"converged: {self.progress()} <= tol"
             return True
         if self.gap <= 0.5 * self.best_gap[0]:
@@ -227,7 +229,7 @@ class LineSearchSolver:
             nit=self.iteration,
             nfev=self.n_evals,
             nhessp=self.n_hessp,
-            success=self.message.startswith("converged"),
+            success=self.success,
             message=self.message,
             gap=self.gap,
             certified=self.certified,
