@@ -134,8 +134,9 @@ def _reference_objective(X, y, C, *, sample_weight, smoothing, logit_penalty, fi
     return f, outputs, Xt.shape[1]
 
 
-def tight_optimum(X, y, C, *, sample_weight=None, smoothing=0.0, logit_penalty=0.0,
-                  fit_intercept=True):
+def tight_optimum(
+    X, y, C, *, sample_weight=None, smoothing=0.0, logit_penalty=0.0, fit_intercept=True
+):
     """Minimum of the objective by dense damped Newton to machine precision.
 
     Independent of the library (its own loss, gradient and exact Hessian,
@@ -144,8 +145,13 @@ def tight_optimum(X, y, C, *, sample_weight=None, smoothing=0.0, logit_penalty=0
     if sample_weight is None:
         sample_weight = np.ones(len(y))
     f, outputs, width = _reference_objective(
-        X, y, C, sample_weight=sample_weight, smoothing=smoothing,
-        logit_penalty=logit_penalty, fit_intercept=fit_intercept,
+        X,
+        y,
+        C,
+        sample_weight=sample_weight,
+        smoothing=smoothing,
+        logit_penalty=logit_penalty,
+        fit_intercept=fit_intercept,
     )
     theta = np.zeros(outputs * width)
     value, grad, H = f(theta)

@@ -14,12 +14,16 @@ pytest.importorskip("matplotlib")
 FAST = ["--Cs", "0.01,1", "--cv", "2", "--n-bootstrap", "50", "--quiet"]
 
 
-def test_npz_features_to_a_report(tmp_path):
+def test_npz_features_to_a_report(tmp_path, capsys):
     X, y = make_frozen_features(240, 10, 4, random_state=0)
     np.savez(tmp_path / "data.npz", X=X, y=y)
     out = tmp_path / "report"
     main(["--data", str(tmp_path / "data.npz"), "--out", str(out), *FAST])
     assert (out / "index.html").is_file() and (out / "summary.csv").is_file()
+    printed = capsys.readouterr().out  # the verdict, in plain words
+    assert "What per-class regularization could win at most: " in printed
+    assert "What choosing per class wins on held-out data: " in printed
+    assert "How far the spread of optima is from chance: " in printed
 
 
 def test_csv_with_a_label_column(tmp_path):

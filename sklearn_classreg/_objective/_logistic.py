@@ -128,9 +128,15 @@ class LogisticObjective(LinearLayout):
         self.dtype = np.dtype(X.dtype if dtype is None else dtype)
         # for `float64_twin`, which takes its own chunks (see _MIN_CASTING_CHUNK_ROWS)
         self._arguments = dict(
-            X=X, y=y, sample_weight=sample_weight, datafit=datafit,
-            label_smoothing=label_smoothing, logit_penalty=logit_penalty,
-            fit_intercept=fit_intercept, chunk_rows=None, n_threads=n_threads,
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
+            datafit=datafit,
+            label_smoothing=label_smoothing,
+            logit_penalty=logit_penalty,
+            fit_intercept=fit_intercept,
+            chunk_rows=None,
+            n_threads=n_threads,
         )
         self._cast_rows = (None, None)  # the last chunk of X cast to dtype
         self.n_samples, self.n_features = X.shape

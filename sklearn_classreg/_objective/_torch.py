@@ -220,9 +220,16 @@ class TorchLogisticObjective(LinearLayout):
         self.numpy_dtype = numpy_dtype
         self.dtype = torch.float32 if numpy_dtype == np.float32 else torch.float64
         self._arguments = dict(
-            X=X, y=y, sample_weight=sample_weight, datafit=datafit,
-            label_smoothing=label_smoothing, logit_penalty=logit_penalty,
-            fit_intercept=fit_intercept, device=device, batch_size=batch_size, stream=stream,
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
+            datafit=datafit,
+            label_smoothing=label_smoothing,
+            logit_penalty=logit_penalty,
+            fit_intercept=fit_intercept,
+            device=device,
+            batch_size=batch_size,
+            stream=stream,
         )
         self._true_class_accumulator = None
         self._init_layout()

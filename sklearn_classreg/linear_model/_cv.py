@@ -278,6 +278,26 @@ backend, device
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
+        self._choose(
+            X, y, sample_weight, folds, grid, classes, records, global_metric, class_metric
+        )
+        if self.refit:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # binary per-class C: warned below
+                fitted = self._model(C=self.C_).fit(X, y, sample_weight=sample_weight)
+            for name in ("coef_", "intercept_", "n_iter_", "classes_"):
+                setattr(self, name, getattr(fitted, name))
+        return self
+
+    def _choose(
+        self, X, y, sample_weight, folds, grid, classes, records, global_metric, class_metric
+    ):
+        """Choose C from the folds' records by `strategy`; sets ``C_`` and the results.
+
+        `records` are those of the grid on `folds` (`cross_validated_records`);
+        `ClassWiseStudy` calls this with its own sweep's records, so that a
+        tuned choice costs no second sweep.
+        """
         self.classes_ = classes
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
         selection = select(
@@ -321,12 +341,6 @@ backend, device
             index=pd.Index(classes, name="class"),
         )
         self.C_ = _C_used(chosen, classes)
-        if self.refit:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # binary per-class C: warned below
-                fitted = self._model(C=self.C_).fit(X, y, sample_weight=sample_weight)
-            for name in ("coef_", "intercept_", "n_iter_", "classes_"):
-                setattr(self, name, getattr(fitted, name))
         return self
 
     def _cv_results(self, grid, records, global_metric):

@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from ..metrics._classwise import scores_from_counts
+
 __all__ = [
     "CLASS_METRICS",
     "GLOBAL_METRICS",
     "Selection",
     "class_means",
     "fold_counts",
+    "per_class_choice_score",
     "per_sample_score",
     "poisson_bootstrap",
     "select",
@@ -40,9 +43,10 @@ GLOBAL_METRICS = {
     "worst_pairwise_accuracy": 1,
     "score": 1,  # a user's scorer (greater is better)
 }
-# Per-class metrics that are means over the class's own samples, so that
-# gains can be resampled sample by sample.
-SAMPLE_METRICS = ("recall", "deviance")
+# Per-class metrics that are means over samples, so that gains can be resampled
+# sample by sample: recall and deviance over the class's own samples, the
+# one-vs-all accuracy (Balestriero et al., 2022) over all samples.
+SAMPLE_METRICS = ("recall", "deviance", "one_vs_all_accuracy")
 
 
 def fold_counts(record, n_classes):
@@ -73,20 +77,63 @@ def fold_counts(record, n_classes):
     )
 
 
-def per_sample_score(metric, predicted, proba_of_true, y_index):
-    """The per-sample quantity whose class mean is `metric` (correct, or -log p)."""
+def per_sample_score(metric, predicted, proba_of_true, y_index, n_classes=None):
+    """The per-sample quantity whose class mean is `metric`.
+
+    Recall: 1 when correct; deviance: -log p of the true class; both of shape
+    (n,), averaged over each class's own samples. One-vs-all accuracy: shape
+    (n, n_classes), 1 where the sample is right about "is it class k?"
+    (a misclassified sample is wrong for its true and its predicted class),
+    averaged over all samples.
+    """
     if metric == "recall":
         return (predicted == y_index).astype(float)
+    if metric == "one_vs_all_accuracy":
+        scores = np.ones((len(y_index), n_classes))
+        wrong = np.flatnonzero(predicted != y_index)
+        scores[wrong, y_index[wrong]] = 0.0
+        scores[wrong, predicted[wrong]] = 0.0
+        return scores
     # in float64: 1e-300 would round to 0 in float32 (a float32 model's probabilities)
     return -np.log(np.maximum(np.asarray(proba_of_true, dtype=np.float64), 1e-300))
+
+
+def per_class_choice_score(metric, record, choices, n_classes):
+    """Per-sample scores of a record when class k takes the value index choices[k].
+
+    Own-class metrics use each sample's own class's choice; the one-vs-all
+    accuracy of class k uses every sample's prediction at choices[k].
+    """
+    rows = np.arange(len(record.y_index))
+    if metric != "one_vs_all_accuracy":
+        own = choices[record.y_index]
+        return per_sample_score(
+            metric, record.predicted[own, rows], record.proba_of_true[own, rows], record.y_index
+        )
+    scores = np.empty((len(rows), n_classes))
+    for value in np.unique(choices):
+        columns = choices == value
+        at_value = per_sample_score(
+            metric, record.predicted[value], None, record.y_index, n_classes
+        )
+        scores[:, columns] = at_value[:, columns]
+    return scores
 
 
 def class_means(values, y_index, n_classes, weights=None, replicate_weights=None):
     """Weighted mean of `values` per class.
 
+    `values` of shape (n,) are averaged over each class's own samples; of
+    shape (n, n_classes) (one-vs-all), each column over all samples.
     `replicate_weights` (B, n) multiply `weights` for bootstrap replicates;
     the result then has shape (B, n_classes).
     """
+    if np.ndim(values) == 2:
+        weights = np.ones(len(values)) if weights is None else weights
+        if replicate_weights is not None:
+            weights = replicate_weights * weights
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (weights @ values) / np.sum(weights, axis=-1)[..., None]
     one_hot = sparse.csr_matrix(
         (np.ones(len(y_index)), (np.arange(len(y_index)), y_index)),
         shape=(len(y_index), n_classes),
@@ -139,9 +186,8 @@ def _fold_metrics(records, n_classes, metric, global_metric):
     """Per-fold class metric (n_folds, n_values, K) and global metric (n_folds, n_values)."""
     class_values, global_values = [], []
     for record in records:
-        support, _, true_positive, nll = fold_counts(record, n_classes)
         with np.errstate(invalid="ignore", divide="ignore"):
-            class_values.append(true_positive / support if metric == "recall" else nll / support)
+            class_values.append(scores_from_counts(*fold_counts(record, n_classes))[metric])
         global_values.append([s[global_metric] for s in record.global_scores])
     return np.array(class_values), np.array(global_values, dtype=float)
 
@@ -180,7 +226,7 @@ def select(
     ----------
     records : list of FoldRecords
     n_classes : int
-    metric : {"recall", "deviance"}
+    metric : {"recall", "deviance", "one_vs_all_accuracy"}
     global_metric : str
         A key of the records' global scores.
     split : bool, default=True
@@ -215,13 +261,9 @@ def select(
     differences, y_index, weights = [], [], []
     for position, record in enumerate(records):
         g, pc = choice[position]
-        rows = np.arange(len(record.y_index))
-        own = pc[record.y_index]
-        per_class_score = per_sample_score(
-            metric, record.predicted[own, rows], record.proba_of_true[own, rows], record.y_index
-        )
+        per_class_score = per_class_choice_score(metric, record, pc, n_classes)
         global_score = per_sample_score(
-            metric, record.predicted[g], record.proba_of_true[g], record.y_index
+            metric, record.predicted[g], record.proba_of_true[g], record.y_index, n_classes
         )
         differences.append(sign * (per_class_score - global_score))
         y_index.append(record.y_index)

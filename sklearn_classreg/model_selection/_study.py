@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 
+from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
 from ..linear_model._records import cross_validated_records, uses_fast_path
 from ..linear_model._selection import (
@@ -19,11 +21,18 @@ from ..linear_model._selection import (
     select,
 )
 from ..metrics._classwise import global_scores
+from ._chance import chance_level, split_half_agreement
+from ._coupled import STRATEGIES, coupled_gain, tuned_choices
 from ._validation_curve import curve_frame
+from ._verdict import verdict
 
 __all__ = ["ClassWiseStudy"]
 
-_DEFAULT_GLOBAL = {"recall": "accuracy", "deviance": "deviance"}
+_DEFAULT_GLOBAL = {
+    "recall": "accuracy",
+    "deviance": "deviance",
+    "one_vs_all_accuracy": "accuracy",
+}
 
 
 class ClassWiseStudy:
@@ -42,9 +51,27 @@ class ClassWiseStudy:
       is significant (interval above zero);
     * the spread of the per-class optima (IQR of log10) and worst-class
       metrics under the global and per-class choices;
-    * the realised gain, when the parameter is the C of this library's
-      estimator and test data is given: the model refitted with the per-class
-      C vector against the one refitted with the global C, on that data.
+    * the chance level of that spread and of the oracle gap: their null
+      distributions when all classes share one optimum (a bootstrap of the
+      out-of-fold predictions), with p-values, and the agreement of the
+      per-class optima chosen on the two halves of the folds;
+    * when the parameter is the C of this library's estimator (alone or as a
+      pipeline's last step), the **coupled oracle**: the per-class C vector
+      tuned by hypergradient on the folds' held-out deviance, from the global
+      optimum, scored on those same folds. Through the softmax each class's C
+      moves every class's scores; this is what a per-class vector gains at
+      most on this held-out data once that is accounted for, where the
+      oracle gap above (each class at its own best of a sweep in which all
+      classes shared C) is not reachable by any single model;
+    * the realised gains, when test data is given and the parameter is C: the
+      models refitted with per-class C vectors against the one refitted with
+      the global C, scored on that data with paired bootstrap intervals. The
+      vectors are those of `ClassWiseRegularizationCV`'s strategies
+      ``"per_class"`` and ``"hypergradient"`` (chosen from this study's
+      sweep, without a second one), and the **naive transfer**: each class's
+      own optimum of the sweep, refitted together. The naive transfer shows
+      what the coupling does to the classes' own optima; it is neither an
+      achievable gain nor a bound.
 
     Parameters
     ----------
@@ -55,12 +82,14 @@ class ClassWiseStudy:
         For C, by default 20 values from 1e-4 to 1e4 (log-spaced).
     cv : int or cross-validation generator, default=5
         At least 2 folds (the honest selection needs two halves).
-    metric : {"recall", "deviance"}, default="recall"
-        The per-class metric: class accuracy, or the mean negative
-        log-likelihood of the class's samples (lower is better).
+    metric : {"recall", "deviance", "one_vs_all_accuracy"}, default="recall"
+        The per-class metric: class accuracy (recall), the mean negative
+        log-likelihood of the class's samples (lower is better), or the
+        one-vs-all accuracy of Balestriero et al. (2022): the share of all
+        samples on which the model is right about "is it class k?".
     global_metric : str, default=None
         Chooses the best global value: by default "accuracy" for recall and
-        "deviance" for deviance.
+        one-vs-all accuracy, "deviance" for deviance.
     selection : {"split", "oracle"}, default="split"
         "split": gains are cross-fitted as described above (the default).
         "oracle": the choices are made and scored on the same folds (an
@@ -69,6 +98,16 @@ class ClassWiseStudy:
     confidence_level : float, default=0.95
     worst_k : int, default=5
         k of the worst-k-classes recall.
+    tuned : tuple of {"per_class", "hypergradient"}, default=("per_class", "hypergradient")
+        The strategies whose per-class C vectors are refitted for the realised
+        gains (with test data). An empty tuple refits only the naive transfer.
+    coupled_oracle : bool, default=True
+        Tune the coupled oracle (hypergradient on the folds) and score it on
+        the folds. It is the "hypergradient" choice, so that strategy's
+        realised gain then costs only its refit.
+    chance : bool, default=True
+        Compute the chance level of the spread and of the oracle gap
+        (`n_bootstrap` replicates; no refits).
     random_state : int, RandomState instance or None, default=None
         For the bootstrap.
     n_jobs : int, default=None
@@ -92,9 +131,24 @@ class ClassWiseStudy:
     totals_ : pandas.Series
         Totals: oracle gap (mean over classes and support-weighted), honest
         gain with interval, number of significant classes, IQR of log10
-        optima, worst-class metrics, realised gain.
-    per_class_model_, global_model_ : estimator
-        The refitted models, when the realised gain was computed.
+        optima, worst-class metrics; the coupled oracle gap with its interval;
+        the chance level (``spread_null_median``, ``spread_null_high``,
+        ``spread_p_value``, the same for ``oracle_gap``, and
+        ``split_half_spearman`` with its ``split_half_p_value``); the realised
+        gains ``realised_gain_<choice>`` with intervals, choice in "naive",
+        "per_class", "hypergradient", and the test scores of each model.
+    tuned_C_ : pandas.DataFrame
+        Per class, the C of each tuned choice (columns "naive", "per_class",
+        "hypergradient"; those computed).
+    coupled_oracle_ : ClassWiseRegularizationCV
+        The hypergradient choice (its ``C_`` and ``hypergradient_history_``),
+        when the coupled oracle was computed.
+    chance_ : ChanceLevel
+        The null distributions (``spread_null``, ``oracle_gap_null``), when
+        computed.
+    models_ : dict of estimator
+        The refitted models, by choice ("global", "naive", "per_class",
+        "hypergradient"), when the realised gains were computed.
 
     Examples
     --------
@@ -122,6 +176,9 @@ class ClassWiseStudy:
         n_bootstrap=1000,
         confidence_level=0.95,
         worst_k=5,
+        tuned=STRATEGIES,
+        coupled_oracle=True,
+        chance=True,
         random_state=None,
         n_jobs=None,
         verbose=0,
@@ -136,6 +193,9 @@ class ClassWiseStudy:
         self.n_bootstrap = n_bootstrap
         self.confidence_level = confidence_level
         self.worst_k = worst_k
+        self.tuned = tuned
+        self.coupled_oracle = coupled_oracle
+        self.chance = chance
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -158,6 +218,13 @@ class ClassWiseStudy:
             raise ValueError(f"confidence_level must be in (0, 1); got {self.confidence_level!r}.")
         if not (isinstance(self.n_bootstrap, (int, np.integer)) and self.n_bootstrap >= 1):
             raise ValueError(f"n_bootstrap must be a positive integer; got {self.n_bootstrap!r}.")
+        tuned = (self.tuned,) if isinstance(self.tuned, str) else tuple(self.tuned)
+        unknown = [strategy for strategy in tuned if strategy not in STRATEGIES]
+        if unknown:
+            raise ValueError(
+                f"tuned={self.tuned!r}: unknown strategies {unknown}; use a tuple of "
+                f"{list(STRATEGIES)} (or () for the naive transfer only)."
+            )
         estimator = (
             ClassWiseRegularizedLogisticRegression(max_iter=1000)
             if self.estimator is None
@@ -168,7 +235,7 @@ class ClassWiseStudy:
             if self.param_name != "C" and not uses_fast_path(estimator, self.param_name):
                 raise ValueError(f"param_range is needed for param_name={self.param_name!r}.")
             param_range = np.logspace(-4, 4, 20)
-        return estimator, list(param_range), global_metric
+        return estimator, list(param_range), global_metric, tuned
 
     def fit(self, X, y, *, X_test=None, y_test=None, groups=None):
         """Run the cross-validated sweep and the analysis.
@@ -186,15 +253,18 @@ class ClassWiseStudy:
         -------
         self
         """
-        estimator, param_range, global_metric = self._check_params()
+        estimator, param_range, global_metric, tuned = self._check_params()
+        if (X_test is None) != (y_test is None):
+            raise ValueError("Give both X_test and y_test, or neither.")
+        y_checked = check_targets(X, y)
+        folds = list(check_cv(self.cv, y_checked, classifier=True).split(X, y_checked, groups))
         self.classes_, records = cross_validated_records(
             estimator,
             X,
             y,
             param_name=self.param_name,
             param_range=param_range,
-            cv=self.cv,
-            groups=groups,
+            cv=folds,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
@@ -207,12 +277,51 @@ class ClassWiseStudy:
         ]
         self.curve_ = curve_frame(self.classes_, records, self.param_name, param_range, metrics)
         rng = check_random_state(self.random_state)
+        generator = np.random.default_rng(rng.randint(2**31))
         self._analyse(records, rng)
-        if X_test is not None and y_test is not None:
-            self._realise(estimator, X, y, X_test, y_test, rng)
-        elif (X_test is None) != (y_test is None):
-            raise ValueError("Give both X_test and y_test, or neither.")
+        if self.chance:
+            self._chance_level(records, generator)
+        grid = self._numeric_C_grid(estimator)
+        testing = X_test is not None
+        strategies = [
+            s
+            for s in STRATEGIES
+            if (s in tuned and testing) or (s == "hypergradient" and self.coupled_oracle)
+        ]
+        tuners = {}
+        if grid is not None and strategies:
+            tuners = tuned_choices(
+                estimator,
+                X,
+                y_checked,
+                folds,
+                self.classes_,
+                records,
+                grid,
+                strategies=strategies,
+                metric=self.metric,
+                global_metric=global_metric,
+                n_bootstrap=self.n_bootstrap,
+                confidence_level=self.confidence_level,
+                random_state=rng.randint(2**31),
+                n_jobs=self.n_jobs,
+            )
+        if "hypergradient" in tuners and self.coupled_oracle:
+            self._coupled_oracle(estimator, X, y_checked, folds, records, tuners, generator)
+        if testing:
+            chosen = {s: tuners[s].C_ for s in tuned if s in tuners}
+            self._realise(estimator, X, y, X_test, y_test, chosen, rng)
         return self
+
+    def _numeric_C_grid(self, estimator):
+        """The swept values as C floats, when per-class C vectors can be refitted."""
+        if not uses_fast_path(estimator, self.param_name):
+            return None
+        try:
+            grid = np.asarray(self.param_values_, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        return grid if grid.ndim == 1 else None
 
     # ------------------------------------------------------------ analysis
     def _analyse(self, records, rng):
@@ -227,6 +336,7 @@ class ClassWiseStudy:
             confidence_level=self.confidence_level,
             rng=rng,
         )
+        self._fold_choices = selection.fold_choices
         best_global, per_class = selection.best_global, selection.per_class
         self.best_global_index_ = best_global
         self.best_global_ = self.param_values_[best_global]
@@ -313,62 +423,171 @@ class ClassWiseStudy:
             return np.log10(numeric)
         return numeric
 
-    # -------------------------------------------------------- realised gain
-    def _realise(self, estimator, X, y, X_test, y_test, rng):
-        """Refit with the per-class C vector and with the global C; score on test data."""
+    # ---------------------------------------------------------- chance level
+    def _chance_level(self, records, rng):
+        """Null distributions of the spread and the oracle gap; split-half agreement."""
+        K = len(self.classes_)
+        log_values = self._log_values(range(len(self.param_values_)))
+        self.chance_ = chance_level(
+            records,
+            K,
+            metric=self.metric,
+            log_values=log_values,
+            n_bootstrap=self.n_bootstrap,
+            rng=rng,
+        )
+        positions = np.arange(len(records))
+        correlation, p_value = split_half_agreement(
+            self._fold_choices,
+            (positions[0::2], positions[1::2]),
+            log_values,
+            self.n_bootstrap,
+            rng,
+        )
+        alpha = 1 - self.confidence_level
+        chance = self.chance_
+        totals = {"chance_spread": chance.spread, "chance_oracle_gap": chance.oracle_gap}
+        for name, null in (("spread", chance.spread_null), ("oracle_gap", chance.oracle_gap_null)):
+            null = null[np.isfinite(null)]  # no spread of non-numeric values
+            totals[f"{name}_null_median"] = float(np.median(null)) if len(null) else np.nan
+            totals[f"{name}_null_high"] = (
+                float(np.quantile(null, 1 - alpha)) if len(null) else np.nan
+            )
+        totals["spread_p_value"] = chance.spread_p_value
+        totals["oracle_gap_p_value"] = chance.oracle_gap_p_value
+        totals["split_half_spearman"] = correlation
+        totals["split_half_p_value"] = p_value
+        self._add_totals(totals)
+
+    # --------------------------------------------------------- coupled oracle
+    def _coupled_oracle(self, estimator, X, y, folds, records, tuners, rng):
+        """The hypergradient's per-class C scored on the folds it was tuned on."""
+        tuner = tuners["hypergradient"]
+        self.coupled_oracle_ = tuner
+        coupled = coupled_gain(
+            estimator,
+            X,
+            y,
+            folds,
+            records,
+            self.param_name,
+            tuner.C_,
+            self.best_global_index_,
+            n_classes=len(self.classes_),
+            metric=self.metric,
+            n_bootstrap=self.n_bootstrap,
+            confidence_level=self.confidence_level,
+            rng=rng,
+            n_jobs=self.n_jobs,
+        )
+        self.summary_["coupled_oracle_C"] = tuner.C_
+        self.summary_["coupled_oracle_gain"] = coupled["gain"]
+        self.summary_["coupled_oracle_gain_low"] = coupled["low"]
+        self.summary_["coupled_oracle_gain_high"] = coupled["high"]
+        self._add_totals(
+            {
+                "coupled_oracle_gap": coupled["total"],
+                "coupled_oracle_gap_low": coupled["total_low"],
+                "coupled_oracle_gap_high": coupled["total_high"],
+                "coupled_oracle_deviance_gain": float(np.nanmean(coupled["deviance_gain"])),
+                "coupled_oracle_outer_iter": len(tuner.hypergradient_history_),
+            }
+        )
+
+    # -------------------------------------------------------- realised gains
+    def _realise(self, estimator, X, y, X_test, y_test, tuned, rng):
+        """Refit with each per-class C vector and with the global C; score on test data."""
         if not uses_fast_path(estimator, self.param_name):
             warnings.warn(
-                f"The realised gain needs param_name='C' of a "
+                f"The realised gains need param_name='C' of a "
                 "ClassWiseRegularizedLogisticRegression (a per-class value can only be "
-                f"refitted for C); it is not computed for {self.param_name!r}.",
+                f"refitted for C); they are not computed for {self.param_name!r}.",
                 UserWarning,
             )
             return
         K = len(self.classes_)
-        per_class_C = np.array(
-            [self.param_values_[i] for i in self.best_per_class_index_], dtype=float
+        choices = {
+            "global": self.best_global_,
+            "naive": np.array(
+                [self.param_values_[i] for i in self.best_per_class_index_], dtype=float
+            ),
+            **tuned,
+        }
+        self.tuned_C_ = pd.DataFrame(
+            {name: C for name, C in choices.items() if name != "global"},
+            index=pd.Index(self.classes_, name="class"),
         )
-        models = {}
-        for name, C in (("global", self.best_global_), ("per_class", per_class_C)):
+        self.models_ = {}
+        for name, C in choices.items():
             model = clone(estimator).set_params(**{self.param_name: C})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
-                models[name] = model.fit(X, y)
-        self.global_model_, self.per_class_model_ = models["global"], models["per_class"]
+                self.models_[name] = model.fit(X, y)
         y_test = np.asarray(y_test)
         y_index = np.searchsorted(self.classes_, y_test)
         known = (y_index < K) & (self.classes_[np.minimum(y_index, K - 1)] == y_test)
         y_index, y_test_known = y_index[known], y_test[known]
         sign = CLASS_METRICS[self.metric]
         per_sample, scores = {}, {}
-        for name, model in models.items():
+        for name, model in self.models_.items():
             proba = model.predict_proba(_rows(X_test, known))
             proba_of_true = proba[np.arange(len(y_index)), y_index]
             per_sample[name] = per_sample_score(
-                self.metric, np.argmax(proba, axis=1), proba_of_true, y_index
+                self.metric, np.argmax(proba, axis=1), proba_of_true, y_index, K
             )
             scores[name] = global_scores(y_test_known, proba, labels=self.classes_, k=self.worst_k)
-        differences = sign * (per_sample["per_class"] - per_sample["global"])
-        gain = class_means(differences, y_index, K)
-        replicates = poisson_bootstrap(differences, y_index, K, self.n_bootstrap, rng)
-        alpha = 1 - self.confidence_level
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
-            total_replicates = np.nanmean(replicates, axis=1)
         self.summary_["test_support"] = np.bincount(y_index, minlength=K)
-        self.summary_["realised_gain"] = gain
-        self.summary_["realised_gain_low"] = low
-        self.summary_["realised_gain_high"] = high
-        totals = {
-            "realised_gain": float(np.nanmean(gain)),
-            "realised_gain_low": float(np.nanquantile(total_replicates, alpha / 2)),
-            "realised_gain_high": float(np.nanquantile(total_replicates, 1 - alpha / 2)),
-        }
-        for name in ("global", "per_class"):
+        alpha = 1 - self.confidence_level
+        totals = {}
+        for name in self.models_:
+            if name == "global":
+                continue
+            differences = sign * (per_sample[name] - per_sample["global"])
+            gain = class_means(differences, y_index, K)
+            replicates = poisson_bootstrap(differences, y_index, K, self.n_bootstrap, rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
+                total_replicates = np.nanmean(replicates, axis=1)
+            key = f"realised_gain_{name}"
+            self.summary_[key] = gain
+            self.summary_[f"{key}_low"] = low
+            self.summary_[f"{key}_high"] = high
+            totals[key] = float(np.nanmean(gain))
+            totals[f"{key}_low"] = float(np.nanquantile(total_replicates, alpha / 2))
+            totals[f"{key}_high"] = float(np.nanquantile(total_replicates, 1 - alpha / 2))
+        global_log_C = np.log(float(self.best_global_))
+        for name, C in tuned.items():
+            moved = np.abs(np.log(np.asarray(C, dtype=float)) - global_log_C) > 1e-9
+            totals[f"n_classes_moved_{name}"] = int(moved.sum())
+        for name in self.models_:
             for key, value in scores[name].items():
                 totals[f"test_{key}_{name}"] = value
-        self.totals_ = pd.concat([self.totals_, pd.Series(totals)])
+        self._add_totals(totals)
+
+    def verdict(self):
+        """The study's answer in plain words, as (heading, sentence) pairs.
+
+        What per-class values could win at most (the coupled oracle), what
+        choosing per class wins on held-out data (with intervals), and how far
+        the spread of the per-class optima is from chance; a part that was not
+        computed is left out or said in other words.
+
+        Returns
+        -------
+        list of (str, str)
+        """
+        from ..plotting._base import parameter_label
+
+        return verdict(
+            self.totals_,
+            metric=self.metric,
+            param_label=parameter_label(self.param_name),
+            alpha=1 - self.confidence_level,
+        )
+
+    def _add_totals(self, totals):
+        self.totals_ = pd.concat([self.totals_, pd.Series(totals, dtype=object)])
         self.totals_.name = "totals"
 
 

@@ -1,5 +1,6 @@
 """Display objects of the class-wise study (matplotlib is imported only to plot)."""
 
+from ._chance import ChanceLevelDisplay, RealisedGainDisplay
 from ._heatmap import ClassWiseHeatmapDisplay
 from ._lda import AmbiguousClassLDADisplay
 from ._loss import GlobalChoiceLossDisplay
@@ -7,7 +8,9 @@ from ._optima import OptimumHistogramDisplay
 
 __all__ = [
     "AmbiguousClassLDADisplay",
+    "ChanceLevelDisplay",
     "ClassWiseHeatmapDisplay",
     "GlobalChoiceLossDisplay",
     "OptimumHistogramDisplay",
+    "RealisedGainDisplay",
 ]

@@ -14,12 +14,33 @@ _KINDS = {
         "honest_gain_high",
         "gain of the per-class choice (cross-fitted, with interval)",
     ),
-    "realised": (
-        "realised_gain",
-        "realised_gain_low",
-        "realised_gain_high",
-        "realised gain on test data (with interval)",
+    "coupled_oracle": (
+        "coupled_oracle_gain",
+        "coupled_oracle_gain_low",
+        "coupled_oracle_gain_high",
+        "gain of the coupled oracle (per-class C tuned on the folds, with interval)",
     ),
+    **{
+        f"realised_{choice}": (
+            f"realised_gain_{choice}",
+            f"realised_gain_{choice}_low",
+            f"realised_gain_{choice}_high",
+            f"{label} on test data (with interval)",
+        )
+        for choice, label in (
+            ("per_class", "realised gain of the 'per_class' choice"),
+            ("hypergradient", "realised gain of the hypergradient's choice"),
+            ("naive", "naive transfer of each class's own optimum"),
+        )
+    },
+}
+# what a study must have computed for each kind
+_NEEDS = {
+    "coupled_oracle": "the coupled oracle: sweep the C of this library's estimator "
+    "with coupled_oracle=True",
+    "realised_naive": "held-out data: fit the study with X_test and y_test",
+    "realised_per_class": "held-out data and 'per_class' in the study's tuned",
+    "realised_hypergradient": "held-out data and 'hypergradient' in the study's tuned",
 }
 
 
@@ -28,8 +49,10 @@ class GlobalChoiceLossDisplay:
 
     kind="oracle" shows the oracle loss (each class's best against the
     global best, on the same folds); "honest" the cross-fitted gain with its
-    bootstrap interval; "realised" the gain of the refitted per-class model
-    on test data. Classes are sorted by the value.
+    bootstrap interval; "coupled_oracle" the gain of the per-class C tuned by
+    hypergradient on the folds, scored there; "realised_per_class",
+    "realised_hypergradient" and "realised_naive" the gains of the refitted
+    per-class models on test data. Classes are sorted by the value.
 
     Parameters
     ----------
@@ -60,7 +83,8 @@ class GlobalChoiceLossDisplay:
         Parameters
         ----------
         study : ClassWiseStudy
-        kind : {"oracle", "honest", "realised"}, default="oracle"
+        kind : {"oracle", "honest", "coupled_oracle", "realised_per_class", \
+"realised_hypergradient", "realised_naive"}, default="oracle"
         """
         study = study_of(study)
         if kind not in _KINDS:
@@ -68,9 +92,7 @@ class GlobalChoiceLossDisplay:
         column, low, high, label = _KINDS[kind]
         summary = study.summary_
         if column not in summary:
-            raise ValueError(
-                f"kind={kind!r} needs the realised gain: fit the study with X_test and y_test."
-            )
+            raise ValueError(f"kind={kind!r} needs {_NEEDS[kind]}.")
         order = np.argsort(-summary[column].to_numpy(), kind="stable")
         display = cls(
             summary.index.to_numpy()[order],

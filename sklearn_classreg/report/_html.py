@@ -28,6 +28,7 @@ th, td { border-bottom: 1px solid #e4e4e4; padding: 0.25em 0.5em; text-align: ri
 th { background: #f5f5f5; cursor: pointer; position: sticky; top: 0; user-select: none; }
 th:first-child, td:first-child { text-align: left; }
 tr.significant td { background: #eef8ee; }
+.verdict { border-left: 4px solid #4a7; padding: 0.2em 1em; background: #f7fbf8; }
 .table-box { max-height: 34em; overflow: auto; border: 1px solid #ddd; }
 """
 
@@ -84,6 +85,22 @@ def _interval(totals, key):
     return f"[{_number(float(low))}, {_number(float(high))}]"
 
 
+# the refitted per-class choices, in the order the report shows them
+_CHOICES = (
+    ("per_class", "'per_class' choice"),
+    ("hypergradient", "hypergradient choice"),
+    ("naive", "naive transfer"),
+)
+
+
+def _verdict(study):
+    paragraphs = [
+        f"<p><strong>{html.escape(heading)}:</strong> {html.escape(sentence)}</p>"
+        for heading, sentence in study.verdict()
+    ]
+    return '<div class="verdict">' + "".join(paragraphs) + "</div>"
+
+
 def _cards(study):
     totals = study.totals_
     metric = study.metric
@@ -113,30 +130,36 @@ def _cards(study):
             "cross-validated",
         ),
     ]
-    if "realised_gain" in totals:
+    if "coupled_oracle_gap" in totals:
         cards.append(
             (
-                "realised gain on held-out data",
-                _number(totals["realised_gain"]),
-                _interval(totals, "realised_gain"),
+                "coupled oracle: per-class C tuned on the folds",
+                _number(totals["coupled_oracle_gap"]),
+                _interval(totals, "coupled_oracle_gap"),
             )
         )
+    if "spread_p_value" in totals:
         cards.append(
             (
-                "held-out accuracy, global → per-class",
-                f"{_number(totals['test_accuracy_global'])} → "
-                f"{_number(totals['test_accuracy_per_class'])}",
-                "",
+                "spread of optima: observed vs chance",
+                f"{_number(totals['chance_spread'])} vs {_number(totals['spread_null_median'])}",
+                f"p = {_number(totals['spread_p_value'])}",
             )
         )
-        cards.append(
-            (
-                "held-out worst-class accuracy, global → per-class",
-                f"{_number(totals['test_worst_class_accuracy_global'])} → "
-                f"{_number(totals['test_worst_class_accuracy_per_class'])}",
-                "",
+    for choice, label in _CHOICES:
+        key = f"realised_gain_{choice}"
+        if key in totals:
+            cards.append((f"realised gain, {label}", _number(totals[key]), _interval(totals, key)))
+            cards.append(
+                (
+                    f"held-out accuracy, global → {label}",
+                    f"{_number(totals['test_accuracy_global'])} → "
+                    f"{_number(totals[f'test_accuracy_{choice}'])}",
+                    "worst class: "
+                    f"{_number(totals['test_worst_class_accuracy_global'])} → "
+                    f"{_number(totals[f'test_worst_class_accuracy_{choice}'])}",
+                )
             )
-        )
     parts = []
     for label, value, note in cards:
         note_html = f'<div class="muted">{html.escape(note)}</div>' if note else ""
@@ -201,9 +224,11 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
     import matplotlib.pyplot as plt
 
     from ..plotting import (
+        ChanceLevelDisplay,
         ClassWiseHeatmapDisplay,
         GlobalChoiceLossDisplay,
         OptimumHistogramDisplay,
+        RealisedGainDisplay,
     )
 
     out = Path(out)
@@ -242,12 +267,43 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
             lambda: GlobalChoiceLossDisplay.from_results(study, kind="honest"),
         ),
     ]
-    if "realised_gain" in study.summary_:
+    if "coupled_oracle_gain" in study.summary_:
         figures.append(
             (
-                "realised_gain",
-                "Gain of the per-class model on held-out data.",
-                lambda: GlobalChoiceLossDisplay.from_results(study, kind="realised"),
+                "coupled_oracle",
+                "Gain of the coupled oracle per class: per-class C tuned by hypergradient "
+                "on the folds' held-out deviance, scored on those folds.",
+                lambda: GlobalChoiceLossDisplay.from_results(study, kind="coupled_oracle"),
+            )
+        )
+    if getattr(study, "chance_", None) is not None:
+        figures.append(
+            (
+                "chance",
+                "The observed spread of the per-class optima and oracle gap (red) against "
+                "what one shared optimum gives with this much data (bootstrap of the "
+                "out-of-fold predictions).",
+                lambda: ChanceLevelDisplay.from_results(study),
+            )
+        )
+    for choice, label in _CHOICES:
+        if f"realised_gain_{choice}" in study.summary_:
+            figures.append(
+                (
+                    f"realised_gain_{choice}",
+                    f"Gain of the refitted model, {label}, on held-out data, with intervals.",
+                    lambda choice=choice: GlobalChoiceLossDisplay.from_results(
+                        study, kind=f"realised_{choice}"
+                    ),
+                )
+            )
+    if any(f"realised_gain_{choice}" in study.summary_ for choice, _ in _CHOICES):
+        figures.append(
+            (
+                "realised_vs_oracle",
+                "Per class: the gain realised on held-out data against what the global "
+                "choice cost the class in cross-validation (the oracle loss).",
+                lambda: RealisedGainDisplay.from_results(study),
             )
         )
     figure_html = []
@@ -272,13 +328,18 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">{html.escape(description)}</p>
+<h2>Verdict</h2>
+{_verdict(study)}
 <h2>Summary</h2>
 {_cards(study)}
 <p class="muted">Oracle: choices and scores on the same folds (an optimistic bound).
-Honest: per-class and global choices made on one half of the folds, scored on the other;
-intervals are {int(round(100 * study.confidence_level))} % bootstrap intervals. Realised: the
-model refitted with each class's best {html.escape(label)}, against the one refitted
-with the global best, on held-out data. Metric: {html.escape(study.metric)}.</p>
+Coupled oracle: per-class {html.escape(label)} tuned by hypergradient on the folds' held-out
+deviance and scored on the same folds (the most a per-class vector gains there, with the
+softmax coupling). Honest: per-class and global choices made on one half of the folds, scored
+on the other; intervals are {int(round(100 * study.confidence_level))} % bootstrap intervals.
+Realised: models refitted with per-class {html.escape(label)} vectors, against the one refitted
+with the global best, on held-out data; the naive transfer refits each class's own optimum
+of the shared sweep. Metric: {html.escape(study.metric)}.</p>
 <h2>Figures</h2>
 {"".join(figure_html)}
 <h2>Per class</h2>

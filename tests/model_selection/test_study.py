@@ -79,13 +79,26 @@ def test_summary_and_totals_are_consistent(fitted):
     assert totals["honest_gain_low"] <= totals["honest_gain"] <= totals["honest_gain_high"]
     assert totals["worst_class_accuracy_per_class"] >= totals["worst_class_accuracy_global"]
     assert totals["iqr_log10_optimum"] >= 0
-    # the realised gain on the test data, with the refitted models
-    assert {"realised_gain", "realised_gain_low", "realised_gain_high"} <= set(summary)
-    np.testing.assert_allclose(study.per_class_model_.C_, study.best_per_class_.to_numpy())
-    assert study.global_model_.C_[0] == study.best_global_
+    # the realised gains on the test data, with the refitted models
+    for choice in ("naive", "per_class", "hypergradient"):
+        key = f"realised_gain_{choice}"
+        assert {key, f"{key}_low", f"{key}_high"} <= set(summary)
+        assert totals[f"{key}_low"] <= totals[key] <= totals[f"{key}_high"]
+        np.testing.assert_allclose(study.models_[choice].C_, study.tuned_C_[choice])
+    np.testing.assert_allclose(study.models_["naive"].C_, study.best_per_class_.to_numpy())
+    assert study.models_["global"].C_[0] == study.best_global_
+    X_test, y_test = _test_split()
     assert totals["test_accuracy_global"] == pytest.approx(
-        study.global_model_.score(*_test_split()), abs=1e-12
+        study.models_["global"].score(X_test, y_test), abs=1e-12
     )
+    # a gain is the paired difference of the two models' per-sample scores
+    hits = {name: model.predict(X_test) == y_test for name, model in study.models_.items()}
+    for choice in ("naive", "per_class", "hypergradient"):
+        expected = [
+            np.mean(hits[choice][y_test == k]) - np.mean(hits["global"][y_test == k])
+            for k in range(5)
+        ]
+        np.testing.assert_allclose(summary[f"realised_gain_{choice}"], expected, atol=1e-12)
 
 
 def _test_split():
@@ -102,6 +115,7 @@ def test_oracle_selection_gains_equal_oracle_losses():
         cv=4,
         selection="oracle",
         n_bootstrap=50,
+        coupled_oracle=False,
         random_state=0,
     ).fit(X, y)
     # stratified folds of (nearly) equal class counts: pooled and fold means agree
@@ -111,7 +125,12 @@ def test_oracle_selection_gains_equal_oracle_losses():
 def test_deviance_metric_and_curve_access():
     X, y = data(2)
     study = ClassWiseStudy(
-        param_range=GRID, cv=3, metric="deviance", n_bootstrap=50, random_state=0
+        param_range=GRID,
+        cv=3,
+        metric="deviance",
+        n_bootstrap=50,
+        coupled_oracle=False,
+        random_state=0,
     ).fit(X, y)
     assert study.global_metric_ == "deviance"
     assert (study.summary_.metric_at_best <= study.summary_.metric_at_global + 1e-12).all()
@@ -135,10 +154,14 @@ def test_any_parameter_of_a_pipeline():
         n_bootstrap=50,
         random_state=0,
     )
-    with pytest.warns(UserWarning, match="realised gain needs"):
+    with pytest.warns(UserWarning, match="realised gains need"):
         study.fit(X, y, X_test=X[:50], y_test=y[:50])
     assert study.best_global_ in [{"strength": s} for s in (0.0, 0.5, 2.0)]
     assert np.isnan(study.totals_["iqr_log10_optimum"])
+    # no per-class C to tune or refit; the chance level of the oracle gap still holds
+    assert "coupled_oracle_gap" not in study.totals_ and not hasattr(study, "models_")
+    assert 0 < study.totals_["oracle_gap_p_value"] <= 1
+    assert np.isnan(study.totals_["spread_p_value"])
 
 
 def test_poisson_bootstrap_intervals_cover():
@@ -163,6 +186,7 @@ def test_poisson_bootstrap_intervals_cover():
         (dict(confidence_level=1.5), "confidence_level"),
         (dict(n_bootstrap=0), "n_bootstrap"),
         (dict(param_name="tol"), "param_range is needed"),
+        (dict(tuned=("per_class", "grid")), "unknown strategies"),
     ],
 )
 def test_bad_parameters_are_clear_errors(kwargs, message):
@@ -175,3 +199,154 @@ def test_test_data_needs_both_parts():
     X, y = data()
     with pytest.raises(ValueError, match="both X_test and y_test"):
         ClassWiseStudy(param_range=[1.0, 10.0], cv=2, n_bootstrap=10).fit(X, y, X_test=X)
+
+
+def test_tuned_choices_equal_the_cv_estimator_on_the_same_folds(fitted):
+    """Reusing the study's sweep gives what ClassWiseRegularizationCV finds on its own."""
+    from sklearn_classreg import ClassWiseRegularizationCV
+
+    study, X, y, folds = fitted
+    for strategy in ("per_class", "hypergradient"):
+        cv = ClassWiseRegularizationCV(
+            Cs=GRID,
+            strategy=strategy,
+            cv=folds,
+            scoring="accuracy",
+            n_bootstrap=300,
+            tol=1e-8,
+            max_iter=2000,
+            refit=False,
+        ).fit(X, y)
+        assert cv.C_global_ == study.best_global_
+        if strategy == "per_class":  # the same bootstrap decides which classes move
+            moved = study.tuned_C_[strategy] != study.best_global_
+            cv_moved = cv.C_ != cv.C_global_
+            # intervals from other bootstrap draws: decisions can differ only at the edge
+            assert np.sum(moved != cv_moved) <= 1
+        else:
+            # the same descent from the same start (float rounding in threaded sums aside)
+            np.testing.assert_allclose(study.tuned_C_[strategy], cv.C_, rtol=1e-3)
+            np.testing.assert_allclose(study.coupled_oracle_.C_, cv.C_, rtol=1e-3)
+
+
+def test_coupled_oracle_lowers_the_folds_deviance(fitted):
+    """The coupled oracle is tuned on the folds' held-out deviance: it must not raise it."""
+    study, X, y, folds = fitted
+    totals, summary = study.totals_, study.summary_
+    history = study.coupled_oracle_.hypergradient_history_
+    assert totals["coupled_oracle_outer_iter"] == len(history) >= 1
+    # refitted on the folds at the tuned C, against the global C (sample-weighted)
+    deviance = {}
+    for name, C in (("global", study.best_global_), ("coupled", study.coupled_oracle_.C_)):
+        losses = []
+        for train, test in folds:
+            model = Model(C=C, tol=1e-8, max_iter=2000).fit(X[train], y[train])
+            proba = model.predict_proba(X[test])[np.arange(len(test)), y[test]]
+            losses.append(-np.mean(np.log(proba)))
+        deviance[name] = np.mean(losses)
+    assert deviance["coupled"] <= deviance["global"] + 1e-6
+    assert totals["coupled_oracle_gap_low"] <= totals["coupled_oracle_gap"]
+    assert totals["coupled_oracle_gap"] <= totals["coupled_oracle_gap_high"]
+    assert totals["coupled_oracle_gap"] == pytest.approx(summary.coupled_oracle_gain.mean())
+    np.testing.assert_allclose(summary.coupled_oracle_C, study.coupled_oracle_.C_)
+
+
+def test_chance_level_and_verdict_are_reported(fitted):
+    study = fitted[0]
+    totals = study.totals_
+    for name in ("spread", "oracle_gap"):
+        assert 0 < totals[f"{name}_p_value"] <= 1
+        assert totals[f"{name}_null_median"] <= totals[f"{name}_null_high"]
+        assert len(getattr(study.chance_, f"{name}_null")) == 300
+    assert -1 <= totals["split_half_spearman"] <= 1 or np.isnan(totals["split_half_spearman"])
+    headings = [heading for heading, _ in study.verdict()]
+    assert headings == [
+        "What per-class regularization could win at most",
+        "What choosing per class wins on held-out data",
+        "How far the spread of optima is from chance",
+    ]
+    text = " ".join(sentence for _, sentence in study.verdict())
+    assert f"{totals['coupled_oracle_gap']:+.4f}" in text
+    assert f"{totals['realised_gain_hypergradient']:+.4f}" in text
+    assert f"p = {totals['spread_p_value']:.3g}" in text
+
+
+def test_without_test_data_the_study_still_has_its_coupled_oracle_and_chance():
+    X, y = data(4)
+    study = ClassWiseStudy(param_range=GRID, cv=3, n_bootstrap=50, random_state=0).fit(X, y)
+    assert "coupled_oracle_gap" in study.totals_
+    assert not any(key.startswith("realised_gain") for key in study.totals_.index)
+    assert not hasattr(study, "models_")
+    (_, sentence) = study.verdict()[1]
+    assert "No test data was given" in sentence
+    quick = ClassWiseStudy(
+        param_range=GRID, cv=3, n_bootstrap=50, coupled_oracle=False, chance=False
+    ).fit(X, y)
+    assert "coupled_oracle_gap" not in quick.totals_ and "spread_p_value" not in quick.totals_
+    assert len(quick.verdict()) == 2
+
+
+@pytest.mark.slow
+def test_class_blocks_per_class_choices_really_win():
+    """Where per-class optima differ by construction, every part of the verdict says so."""
+    from sklearn_classreg.datasets import make_class_blocks
+
+    X, y = make_class_blocks(3000, 8, widths=(2, 300), signals=(3.0, 0.5), random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.5, random_state=0, stratify=y
+    )
+    study = ClassWiseStudy(
+        param_range=np.logspace(-4, 2, 13),
+        cv=StratifiedKFold(4, shuffle=True, random_state=0),
+        metric="deviance",
+        n_bootstrap=500,
+        random_state=0,
+    ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
+    totals = study.totals_
+    assert totals["coupled_oracle_gap_low"] > 0
+    assert totals["realised_gain_hypergradient_low"] > 0
+    assert totals["realised_gain_per_class_low"] > 0
+    assert totals["spread_p_value"] < 0.01 and totals["oracle_gap_p_value"] < 0.01
+    assert totals["chance_spread"] > totals["spread_null_high"]
+    assert "differ beyond chance" in study.verdict()[2][1]
+
+
+def test_one_vs_all_accuracy_matches_brute_force():
+    """Balestriero et al.'s per-class metric: (TP + TN) / n, by refits and by hand."""
+    X, y = data(5)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X_train, y_train))
+    study = ClassWiseStudy(
+        Model(tol=1e-8, max_iter=2000),
+        param_range=GRID,
+        cv=folds,
+        metric="one_vs_all_accuracy",
+        n_bootstrap=100,
+        coupled_oracle=False,
+        tuned=(),
+        random_state=0,
+    ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
+    assert study.global_metric_ == "accuracy"
+
+    def one_vs_all(y_true, predicted):
+        return np.array([np.mean((predicted == k) == (y_true == k)) for k in range(5)])
+
+    curves = np.zeros((len(GRID), 5))
+    for train, test in folds:
+        for i, C in enumerate(GRID):
+            model = Model(C=C, tol=1e-8, max_iter=2000).fit(X_train[train], y_train[train])
+            curves[i] += one_vs_all(y_train[test], model.predict(X_train[test])) / len(folds)
+    summary = study.summary_
+    np.testing.assert_allclose(summary.metric_at_best, curves.max(axis=0), atol=1e-12)
+    global_index = GRID.index(study.best_global_)
+    np.testing.assert_allclose(summary.metric_at_global, curves[global_index], atol=1e-12)
+    np.testing.assert_allclose(summary.oracle_loss, curves.max(axis=0) - curves[global_index])
+    # the naive transfer's gain, class by class, on the test data
+    models = study.models_
+    expected = one_vs_all(y_test, models["naive"].predict(X_test)) - one_vs_all(
+        y_test, models["global"].predict(X_test)
+    )
+    np.testing.assert_allclose(summary.realised_gain_naive, expected, atol=1e-12)
+    assert 0 < study.totals_["spread_p_value"] <= 1

@@ -14,9 +14,11 @@ from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model  # 
 from sklearn_classreg.datasets import make_frozen_features  # noqa: E402
 from sklearn_classreg.model_selection import ClassWiseStudy  # noqa: E402
 from sklearn_classreg.plotting import (  # noqa: E402
+    ChanceLevelDisplay,
     ClassWiseHeatmapDisplay,
     GlobalChoiceLossDisplay,
     OptimumHistogramDisplay,
+    RealisedGainDisplay,
 )
 
 
@@ -46,7 +48,12 @@ def test_heatmap_rows_are_sorted_by_optimum(study):
 def test_heatmap_stays_readable_with_250_classes():
     X, y = make_frozen_features(2500, 16, 250, random_state=0)
     study = ClassWiseStudy(
-        Model(max_iter=300), param_range=[0.01, 1.0], cv=2, n_bootstrap=20, random_state=0
+        Model(max_iter=300),
+        param_range=[0.01, 1.0],
+        cv=2,
+        n_bootstrap=20,
+        coupled_oracle=False,
+        random_state=0,
     ).fit(X, y)
     display = ClassWiseHeatmapDisplay.from_results(study)
     assert display.values.shape == (250, 2) and len(display.ax_.get_yticks()) == 0
@@ -56,12 +63,31 @@ def test_heatmap_stays_readable_with_250_classes():
 def test_histogram_and_loss_displays(study):
     histogram = OptimumHistogramDisplay.from_results(study)
     assert histogram.log_scale and len(histogram.optima) == 6
-    for kind in ("oracle", "honest", "realised"):
+    kinds = ("oracle", "honest", "coupled_oracle", "realised_per_class")
+    for kind in kinds + ("realised_hypergradient", "realised_naive"):
         bars = GlobalChoiceLossDisplay.from_results(study, kind=kind)
         assert np.all(np.diff(bars.values) <= 0)
         assert len(bars.ax_.patches) == 6
     _, ax = plt.subplots()
     assert GlobalChoiceLossDisplay.from_results(study, ax=ax).ax_ is ax
+    plt.close("all")
+
+
+def test_chance_and_realised_gain_displays(study):
+    chance = ChanceLevelDisplay.from_results(study)
+    assert len(chance.axes_) == 2
+    for ax, observed in zip(chance.axes_, (chance.spread, chance.oracle_gap), strict=True):
+        assert len(ax.patches) == 30  # the null's histogram
+        assert ax.lines[0].get_xdata()[0] == pytest.approx(observed)
+    scatter = RealisedGainDisplay.from_results(study)
+    assert scatter.choice == "hypergradient"  # the first computed
+    points = scatter.ax_.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], study.summary_.oracle_loss)
+    np.testing.assert_allclose(points[:, 1], study.summary_.realised_gain_hypergradient)
+    naive = RealisedGainDisplay.from_results(study, choice="naive")
+    np.testing.assert_allclose(
+        naive.ax_.collections[0].get_offsets()[:, 1], study.summary_.realised_gain_naive
+    )
     plt.close("all")
 
 
@@ -73,7 +99,7 @@ def test_from_estimator_runs_the_study():
         y,
         param_range=[0.1, 1.0],
         cv=2,
-        study_kwargs=dict(n_bootstrap=20, random_state=0),
+        study_kwargs=dict(n_bootstrap=20, coupled_oracle=False, random_state=0),
     )
     assert len(display.optima) == 3
     plt.close("all")
@@ -82,11 +108,22 @@ def test_from_estimator_runs_the_study():
 def test_errors_name_the_fix(study):
     with pytest.raises(TypeError, match="fitted ClassWiseStudy"):
         OptimumHistogramDisplay.from_results(ClassWiseStudy())
-    unrealised = ClassWiseStudy(param_range=[0.1, 1.0], cv=2, n_bootstrap=10)
+    unrealised = ClassWiseStudy(param_range=[0.1, 1.0], cv=2, n_bootstrap=10, coupled_oracle=False)
     X, y = make_frozen_features(200, 8, 3, random_state=2)
     unrealised.fit(X, y)
     with pytest.raises(ValueError, match="X_test and y_test"):
-        GlobalChoiceLossDisplay.from_results(unrealised, kind="realised")
+        GlobalChoiceLossDisplay.from_results(unrealised, kind="realised_naive")
+    with pytest.raises(ValueError, match="X_test and y_test"):
+        RealisedGainDisplay.from_results(unrealised)
+    with pytest.raises(ValueError, match="was not computed"):
+        RealisedGainDisplay.from_results(study, choice="grid")
+    quick = ClassWiseStudy(
+        param_range=[0.1, 1.0], cv=2, n_bootstrap=10, chance=False, coupled_oracle=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="chance=True"):
+        ChanceLevelDisplay.from_results(quick)
+    with pytest.raises(ValueError, match="coupled_oracle=True"):
+        GlobalChoiceLossDisplay.from_results(quick, kind="coupled_oracle")
     with pytest.raises(ValueError, match="metric must be one of"):
         ClassWiseHeatmapDisplay.from_results(study, metric="f1")
 

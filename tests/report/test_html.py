@@ -55,15 +55,25 @@ def test_report_files_are_written(report):
         "optima.png",
         "oracle_loss.png",
         "honest_gain.png",
-        "realised_gain.png",
+        "coupled_oracle.png",
+        "chance.png",
+        "realised_gain_per_class.png",
+        "realised_gain_hypergradient.png",
+        "realised_gain_naive.png",
+        "realised_vs_oracle.png",
     ):
         assert (out / name).is_file(), name
     summary = pd.read_csv(out / "summary.csv", index_col=0)
     assert len(summary) == 6 and "honest_gain" in summary
     page = index.read_text()
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("data:image/png;base64,") == 10
     assert not re.search(r"""(src|href)=["']https?://""", page), "the page fetches resources"
     assert f"{study.best_global_:.3g}" in page
+    # the verdict opens the page, before the summary cards
+    verdict = page.index("<h2>Verdict</h2>")
+    assert verdict < page.index("<h2>Summary</h2>")
+    for heading, _ in study.verdict():
+        assert page.index(heading) > verdict
 
 
 def _browser(*arguments, tmp_path):

@@ -1,0 +1,194 @@
+r"""Per-class C chosen with the softmax coupling in view: tuned choices, coupled oracle.
+
+Each class's curve in a sweep is measured while all classes share one C.
+Through the softmax, a class's C moves every class's scores, so the vector of
+the classes' own optima is not what the best per-class vector is: refitted,
+it can lose to the global C even where each class's own curve said it gains.
+
+Two choices take the coupling into account, both made from the study's own
+sweep (its folds and out-of-fold records; no second sweep):
+
+* ``"per_class"``: `ClassWiseRegularizationCV`'s strategy, where classes move
+  only with cross-fitted evidence, and the moves are validated together;
+* ``"hypergradient"``: the per-class log C that minimise the summed held-out
+  deviance of the folds, by implicit differentiation, from the global optimum.
+
+The second, scored on the very folds it was tuned on, is the **coupled
+oracle**: the most a per-class C vector gains on this held-out data, found
+with every class's C acting on every class. It is the softmax model's upper
+bound (a local one: the descent stops at the first optimum it finds), where
+the uncoupled oracle gap (each class's best value of the shared sweep) can be
+far from anything a single model reaches.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_array
+
+from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
+from ..linear_model._records import cross_validated_records
+from ..linear_model._selection import (
+    CLASS_METRICS,
+    class_means,
+    per_sample_score,
+    poisson_bootstrap,
+)
+
+__all__ = ["coupled_gain", "tuned_choices"]
+
+STRATEGIES = ("per_class", "hypergradient")
+
+
+def _final_step(estimator, X, y):
+    """The estimator whose C is tuned, and X as it sees it.
+
+    A pipeline's earlier steps are fitted once on all of X (the sweep fitted
+    them per fold; for a scaler the difference is negligible).
+    """
+    if isinstance(estimator, Pipeline):
+        preprocessing = Pipeline(clone(estimator).steps[:-1]).fit(X, y)
+        X = preprocessing.transform(X)
+        estimator = estimator.steps[-1][1]
+    # as the estimator's own fit would see it (DataFrames, lists: one array)
+    return estimator, check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+
+
+def tuned_choices(
+    estimator,
+    X,
+    y,
+    folds,
+    classes,
+    records,
+    grid,
+    *,
+    strategies,
+    metric,
+    global_metric,
+    n_bootstrap,
+    confidence_level,
+    random_state,
+    n_jobs,
+):
+    """The C vector each strategy of `ClassWiseRegularizationCV` picks from the records.
+
+    Parameters
+    ----------
+    estimator : ClassWiseRegularizedLogisticRegression or Pipeline ending in one
+    X, y : the study's training data
+    folds : list of (train, test)
+        The folds of `records`.
+    classes : ndarray
+    records : list of FoldRecords
+        The sweep over `grid` on `folds`.
+    grid : ndarray of float
+    strategies : iterable of {"per_class", "hypergradient"}
+    metric, global_metric : str
+        The study's per-class and global metrics.
+    n_bootstrap, confidence_level, random_state, n_jobs
+        As in the study.
+
+    Returns
+    -------
+    dict
+        strategy -> the fitted-choice `ClassWiseRegularizationCV` (``refit``
+        off): ``C_``, ``class_results_``, ``hypergradient_history_``...
+    """
+    final, X_seen = _final_step(estimator, X, y)
+    settings = {name: final.get_params()[name] for name in _MODEL_PARAMS}
+    chosen = {}
+    for strategy in strategies:
+        tuner = ClassWiseRegularizationCV(
+            Cs=grid,
+            strategy=strategy,
+            cv=folds,
+            refit=False,
+            n_bootstrap=n_bootstrap,
+            confidence_level=confidence_level,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            **settings,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
+            chosen[strategy] = tuner._choose(
+                X_seen, y, None, folds, grid, classes, records, global_metric, metric
+            )
+    return chosen
+
+
+def coupled_gain(
+    estimator,
+    X,
+    y,
+    folds,
+    records,
+    param_name,
+    C,
+    global_index,
+    *,
+    n_classes,
+    metric,
+    n_bootstrap,
+    confidence_level,
+    rng,
+    n_jobs,
+):
+    """Per-class gain of the C vector `C` over the global value, on the sweep's folds.
+
+    The folds are refitted at `C`; each class's metric is averaged over folds
+    as the study's curves are, against the records at `global_index`.
+
+    Returns
+    -------
+    dict
+        "gain" (K,), "deviance_gain" (K,), "total", "total_low", "total_high",
+        "records" (the refitted folds' records).
+    """
+    _, refitted = cross_validated_records(
+        estimator, X, y, param_name=param_name, param_range=[C], cv=folds, n_jobs=n_jobs
+    )
+    out = {"records": refitted}
+    for name, score in (("gain", metric), ("deviance_gain", "deviance")):
+        sign = CLASS_METRICS[score]
+        per_fold, differences = [], []
+        for old, new in zip(records, refitted, strict=True):
+            difference = sign * (
+                per_sample_score(
+                    score, new.predicted[0], new.proba_of_true[0], new.y_index, n_classes
+                )
+                - per_sample_score(
+                    score,
+                    old.predicted[global_index],
+                    old.proba_of_true[global_index],
+                    old.y_index,
+                    n_classes,
+                )
+            )
+            per_fold.append(class_means(difference, old.y_index, n_classes, old.weights))
+            differences.append(difference)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a class absent from a fold
+            out[name] = np.nanmean(per_fold, axis=0)
+        if name == "gain":
+            y_index = np.concatenate([r.y_index for r in records])
+            weights = np.concatenate([r.weights for r in records])
+            replicates = poisson_bootstrap(
+                np.concatenate(differences), y_index, n_classes, n_bootstrap, rng, weights
+            )
+            alpha = 1 - confidence_level
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                totals = np.nanmean(replicates, axis=1)
+                low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
+            out.update(
+                total=float(np.nanmean(out["gain"])),
+                total_low=float(np.nanquantile(totals, alpha / 2)),
+                total_high=float(np.nanquantile(totals, 1 - alpha / 2)),
+                low=low,
+                high=high,
+            )
+    return out

@@ -1,0 +1,156 @@
+"""The study's answer in plain words: what per-class choices can win, do win, and chance."""
+
+import math
+
+__all__ = ["verdict"]
+
+_UNITS = {
+    "recall": "mean per-class recall",
+    "deviance": "mean per-class deviance (nats, lower is better; gains are reductions)",
+    "one_vs_all_accuracy": "mean one-vs-all accuracy",
+}
+
+
+def _finite(totals, key):
+    value = totals.get(key)
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _signed(value):
+    return f"{float(value):+.4f}"
+
+
+def _interval(totals, key):
+    return f"[{float(totals[f'{key}_low']):+.4f}, {float(totals[f'{key}_high']):+.4f}]"
+
+
+def _reading(totals, key):
+    """Significantly positive, negative, or not distinguishable from zero."""
+    low, high = float(totals[f"{key}_low"]), float(totals[f"{key}_high"])
+    if low > 0:
+        return "a real gain"
+    if high < 0:
+        return "a real loss"
+    return "not distinguishable from zero"
+
+
+def verdict(totals, *, metric, param_label, alpha):
+    """Three sentences (or fewer, where a part was not computed) for the report's opening.
+
+    Parameters
+    ----------
+    totals : mapping
+        `ClassWiseStudy.totals_`.
+    metric : str
+    param_label : str
+        How the swept parameter is named to a reader ("C").
+    alpha : float
+        1 - the confidence level, for the chance-level reading.
+
+    Returns
+    -------
+    list of (str, str)
+        (heading, sentence) pairs: "at most", "on held-out data", "chance".
+    """
+    units = _UNITS.get(metric, metric)
+    lines = []
+    if _finite(totals, "coupled_oracle_gap"):
+        lines.append(
+            (
+                "What per-class regularization could win at most",
+                f"{_signed(totals['coupled_oracle_gap'])} {units} "
+                f"{_interval(totals, 'coupled_oracle_gap')} over the best global "
+                f"{param_label}: the coupled oracle, per-class {param_label} tuned on the "
+                "held-out folds themselves, every class's value acting on every class "
+                "through the softmax. The uncoupled oracle gap, each class at its own best "
+                f"of a sweep in which all classes shared {param_label}, is "
+                f"{float(totals['oracle_gap']):.4f}; no single model need reach it.",
+            )
+        )
+    else:
+        lines.append(
+            (
+                "What per-class regularization could win at most",
+                f"the uncoupled oracle gap is {float(totals['oracle_gap']):.4f} {units}: each "
+                "class at its own best of the shared sweep, scored on the folds that chose "
+                "it. It is an optimistic figure that no single model need reach (the "
+                f"coupled oracle needs the {param_label} of this library's estimator).",
+            )
+        )
+    parts = []
+    if _finite(totals, "realised_gain_per_class"):
+        if totals.get("n_classes_moved_per_class") == 0:
+            parts.append(
+                "choosing per class with cross-fitted evidence ('per_class') moves no class "
+                "off the global value (no class's gain had an interval above zero), so it "
+                "realises exactly 0"
+            )
+        else:
+            parts.append(
+                "choosing per class with cross-fitted evidence ('per_class', "
+                f"{totals.get('n_classes_moved_per_class')} classes moved) wins "
+                f"{_signed(totals['realised_gain_per_class'])} "
+                f"{_interval(totals, 'realised_gain_per_class')}, "
+                f"{_reading(totals, 'realised_gain_per_class')}"
+            )
+    if _finite(totals, "realised_gain_hypergradient"):
+        parts.append(
+            "per-class values tuned by hypergradient win "
+            f"{_signed(totals['realised_gain_hypergradient'])} "
+            f"{_interval(totals, 'realised_gain_hypergradient')}, "
+            f"{_reading(totals, 'realised_gain_hypergradient')}"
+        )
+    if parts or _finite(totals, "realised_gain_naive"):
+        sentence = (
+            "; ".join(parts) + f" ({units}, against the global {param_label} refitted)."
+            if parts
+            else "no tuned choice was refitted (the study's tuned is empty)."
+        )
+        if _finite(totals, "realised_gain_naive"):
+            sentence += (
+                " The naive transfer of each class's own optimum gives "
+                f"{_signed(totals['realised_gain_naive'])} "
+                f"{_interval(totals, 'realised_gain_naive')}: what the coupling does to "
+                "optima measured one class at a time, not an achievable gain."
+            )
+        lines.append(("What choosing per class wins on held-out data", sentence))
+    elif _finite(totals, "honest_gain"):
+        lines.append(
+            (
+                "What choosing per class wins on held-out data",
+                f"cross-fitted (choices on half of the folds, scored on the other): "
+                f"{_signed(totals['honest_gain'])} {_interval(totals, 'honest_gain')} "
+                f"{units}, {_reading(totals, 'honest_gain')}. No test data was given for a "
+                "refitted comparison.",
+            )
+        )
+    if _finite(totals, "spread_p_value"):
+        differ = (
+            float(totals["spread_p_value"]) < alpha and float(totals["oracle_gap_p_value"]) < alpha
+        )
+        sentence = (
+            f"the per-class optima spread over {float(totals['chance_spread']):.2f} decades "
+            f"(IQR of log10 {param_label}); one shared optimum with this much data gives "
+            f"{float(totals['spread_null_median']):.2f} (95 % of replicates up to "
+            f"{float(totals['spread_null_high']):.2f}), p = "
+            f"{float(totals['spread_p_value']):.3g}. The oracle gap is "
+            f"{float(totals['chance_oracle_gap']):.4f} against "
+            f"{float(totals['oracle_gap_null_median']):.4f} by chance, p = "
+            f"{float(totals['oracle_gap_p_value']):.3g}."
+        )
+        if _finite(totals, "split_half_spearman"):
+            sentence += (
+                " The optima chosen on the two halves of the folds agree with Spearman "
+                f"rho = {float(totals['split_half_spearman']):.2f} "
+                f"(p = {float(totals['split_half_p_value']):.3g})."
+            )
+        sentence += (
+            " The classes' optima differ beyond chance."
+            if differ
+            else " The spread is within what chance produces."
+        )
+        lines.append(("How far the spread of optima is from chance", sentence))
+    return lines
