@@ -21,7 +21,7 @@ from ..metrics._classwise import global_scores
 from ._logistic import ClassWiseRegularizedLogisticRegression
 from ._path import regularization_path
 
-__all__ = ["FoldRecords", "cross_validated_records", "uses_fast_path"]
+__all__ = ["FoldRecords", "cross_validated_records", "float64_proba", "uses_fast_path"]
 
 
 @dataclass
@@ -73,9 +73,21 @@ def uses_fast_path(estimator, param_name):
     return False
 
 
+def float64_proba(model, X):
+    """predict_proba in float64, from predict_log_proba where the model has it.
+
+    A float32 model's probabilities underflow to 0 below about 1e-38 (logits
+    some 88 apart, common at weak regularization); -log p would then read as
+    the 1e-300 floor's 690 nats instead of the model's own value.
+    """
+    if hasattr(model, "predict_log_proba"):
+        return np.exp(np.asarray(model.predict_log_proba(X), dtype=np.float64))
+    return np.asarray(model.predict_proba(X), dtype=np.float64)
+
+
 def _aligned_proba(model, X, classes):
     """predict_proba with one column per class of the whole data (zeros if unseen)."""
-    proba = model.predict_proba(X)
+    proba = float64_proba(model, X)
     if len(model.classes_) == len(classes) and np.array_equal(model.classes_, classes):
         return proba
     aligned = np.zeros((proba.shape[0], len(classes)))

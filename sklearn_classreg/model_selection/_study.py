@@ -10,7 +10,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
-from ..linear_model._records import cross_validated_records, uses_fast_path
+from ..linear_model._records import cross_validated_records, float64_proba, uses_fast_path
 from ..linear_model._selection import (
     CLASS_METRICS,
     GLOBAL_METRICS,
@@ -530,7 +530,7 @@ class ClassWiseStudy:
         sign = CLASS_METRICS[self.metric]
         per_sample, scores = {}, {}
         for name, model in self.models_.items():
-            proba = model.predict_proba(_rows(X_test, known))
+            proba = float64_proba(model, _rows(X_test, known))
             proba_of_true = proba[np.arange(len(y_index)), y_index]
             per_sample[name] = per_sample_score(
                 self.metric, np.argmax(proba, axis=1), proba_of_true, y_index, K

@@ -350,3 +350,23 @@ def test_one_vs_all_accuracy_matches_brute_force():
     )
     np.testing.assert_allclose(summary.realised_gain_naive, expected, atol=1e-12)
     assert 0 < study.totals_["spread_p_value"] <= 1
+
+
+def test_float32_deviance_does_not_underflow():
+    """A held-out sample some 200 nats wrong counts 200 nats, not the 1e-300 floor's 690."""
+    from sklearn_classreg.linear_model._records import cross_validated_records
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 0.3, (40, 2)), rng.normal(3, 0.3, (40, 2))]).astype(np.float32)
+    y = np.repeat([0, 1], 40)
+    X[0] = [30.0, 30.0]  # a class-0 sample deep in class 1's side
+    half = np.r_[0:20, 40:60]
+    folds = [(np.arange(1, 80), np.arange(1)), (half, np.setdiff1d(np.arange(80), half))]
+    _, records = cross_validated_records(
+        Model(C=1e2), X, y, param_name="C", param_range=[1e2], cv=folds
+    )
+    model = Model(C=1e2).fit(X[1:], y[1:])
+    expected = -float(model.predict_log_proba(X[:1])[0, 0])
+    assert model.predict_proba(X[:1])[0, 0] == 0.0  # float32 underflow
+    assert 90 < expected < 690
+    assert -np.log(records[0].proba_of_true[0, 0]) == pytest.approx(expected, rel=1e-5)

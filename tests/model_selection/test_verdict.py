@@ -88,3 +88,12 @@ def test_only_what_was_computed():
         verdict(_totals(coupled_oracle_gap=np.nan), metric="recall", param_label="C", alpha=0.05)
     )
     assert "uncoupled oracle gap is" in lines["What per-class regularization could win at most"]
+
+
+def test_a_coupled_oracle_that_loses_is_not_called_a_bound():
+    totals = _totals(
+        coupled_oracle_gap=-0.75, coupled_oracle_gap_low=-0.9, coupled_oracle_gap_high=-0.6
+    )
+    (heading, sentence), *_ = verdict(totals, metric="deviance", param_label="C", alpha=0.05)
+    assert sentence.startswith("not measured") and "-0.7500" in sentence
+    assert "no bound here" in sentence
