@@ -5,9 +5,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from tqdm.auto import tqdm
@@ -290,13 +291,27 @@ backend, device
         return self
 
     def _choose(
-        self, X, y, sample_weight, folds, grid, classes, records, global_metric, class_metric
+        self,
+        X,
+        y,
+        sample_weight,
+        folds,
+        grid,
+        classes,
+        records,
+        global_metric,
+        class_metric,
+        *,
+        pipeline=None,
     ):
         """Choose C from the folds' records by `strategy`; sets ``C_`` and the results.
 
         `records` are those of the grid on `folds` (`cross_validated_records`);
         `ClassWiseStudy` calls this with its own sweep's records, so that a
-        tuned choice costs no second sweep.
+        tuned choice costs no second sweep. With `pipeline` (a Pipeline whose
+        last step is this CV's model), X is the pipeline's input and every
+        fold fits the earlier steps on its own training part, as the records'
+        sweep did.
         """
         self.classes_ = classes
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
@@ -321,14 +336,14 @@ backend, device
             self.shrinkage_ = 0.0
             if leave.any():
                 self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
-                    X, y, sample_weight, folds, grid, selection, leave, global_metric
+                    X, y, sample_weight, folds, grid, selection, leave, global_metric, pipeline
                 )
             chosen = _moved(
                 grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
             )
         self.hypergradient_history_ = []
         if self.strategy == "hypergradient":
-            chosen = self._hypergradient(X, y, sample_weight, folds, grid, classes)
+            chosen = self._hypergradient(X, y, sample_weight, folds, grid, classes, pipeline)
         self.class_results_ = pd.DataFrame(
             {
                 "best_C": grid[selection.per_class],
@@ -357,7 +372,9 @@ backend, device
         )
         return results
 
-    def _validate_moves(self, X, y, sample_weight, folds, grid, selection, leave, global_metric):
+    def _validate_moves(
+        self, X, y, sample_weight, folds, grid, selection, leave, global_metric, pipeline=None
+    ):
         """Score the per-class moves together, at fractions t of the way; pick the best t.
 
         Each fold is scored with the choices made on the other half of the
@@ -374,7 +391,9 @@ backend, device
             )
             return 1.0, {}
         scorer = self.scoring if callable(self.scoring) else None
-        model = self._model(warm_start=False, verbose=0)
+        model, param_name = self._model(warm_start=False, verbose=0), "C"
+        if pipeline is not None:
+            model, param_name = pipeline, f"{pipeline.steps[-1][0]}__C"
         scores = np.empty((len(folds), len(_FRACTIONS)))
         groups = {}  # folds that share their choices share one call
         for position, (g, per_class) in enumerate(selection.fold_choices):
@@ -385,7 +404,7 @@ backend, device
                 model,
                 X,
                 y,
-                param_name="C",
+                param_name=param_name,
                 param_range=[_moved(grid[g], per_class, leave, t) for t in _FRACTIONS],
                 cv=[folds[p] for p in positions],
                 sample_weight=sample_weight,
@@ -400,14 +419,15 @@ backend, device
             results[f"split{fold}_test_score"] = row
         return float(_FRACTIONS[best]), results
 
-    def _hypergradient(self, X, y, sample_weight, folds, grid, classes):
+    def _hypergradient(self, X, y, sample_weight, folds, grid, classes, pipeline=None):
         """Optimise log C per class on the folds' summed held-out deviance."""
         model = self._model(C=self.C_global_, verbose=0)
         problems = []
         for train, test in tqdm(folds, disable=self.verbose < 1, desc="hypergradient folds"):
             train_weight = None if sample_weight is None else sample_weight[train]
             test_weight = None if sample_weight is None else sample_weight[test]
-            train_problem = model._validate_problem(X[train], y[train], train_weight)
+            X_train, X_test = _fold_inputs(X, y, train, test, pipeline)
+            train_problem = model._validate_problem(X_train, y[train], train_weight)
             if not np.array_equal(train_problem.classes, classes):
                 raise ValueError(
                     "strategy='hypergradient' needs every class in every training fold; "
@@ -417,7 +437,7 @@ backend, device
             validation_model = self._model(
                 C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None
             )
-            validation_problem = validation_model._validate_problem(X[test], y[test], test_weight)
+            validation_problem = validation_model._validate_problem(X_test, y[test], test_weight)
             validation = validation_model._make_objective(
                 _with_classes(validation_problem, classes), np.full(len(classes), np.inf)
             )
@@ -463,6 +483,15 @@ def _moved(global_C, per_class_C, leave, t):
         return np.where(leave, per_class_C, global_C)
     between = np.exp((1 - t) * np.log(global_C) + t * np.log(per_class_C))
     return np.where(leave, between, global_C)
+
+
+def _fold_inputs(X, y, train, test, pipeline):
+    """A fold's training and test X, through the pipeline's earlier steps fitted on it."""
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    if pipeline is None:
+        return X_train, X_test
+    preprocessing = Pipeline(clone(pipeline).steps[:-1]).fit(X_train, y[train])
+    return preprocessing.transform(X_train), preprocessing.transform(X_test)
 
 
 def _with_classes(problem, classes):

@@ -24,7 +24,6 @@ far from anything a single model reaches.
 import warnings
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
@@ -42,18 +41,16 @@ __all__ = ["coupled_gain", "tuned_choices"]
 STRATEGIES = ("per_class", "hypergradient")
 
 
-def _final_step(estimator, X, y):
-    """The estimator whose C is tuned, and X as it sees it.
+def _final_step(estimator, X):
+    """The estimator whose C is tuned, the pipeline around it (or None), and X.
 
-    A pipeline's earlier steps are fitted once on all of X (the sweep fitted
-    them per fold; for a scaler the difference is negligible).
+    X is the pipeline's input (each fold fits the earlier steps on its own
+    training part, as the sweep did), or the estimator's, as its own fit
+    would see it (DataFrames and lists as one array).
     """
     if isinstance(estimator, Pipeline):
-        preprocessing = Pipeline(clone(estimator).steps[:-1]).fit(X, y)
-        X = preprocessing.transform(X)
-        estimator = estimator.steps[-1][1]
-    # as the estimator's own fit would see it (DataFrames, lists: one array)
-    return estimator, check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        return estimator.steps[-1][1], estimator, X
+    return estimator, None, check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
 
 
 def tuned_choices(
@@ -97,7 +94,7 @@ def tuned_choices(
         strategy -> the fitted-choice `ClassWiseRegularizationCV` (``refit``
         off): ``C_``, ``class_results_``, ``hypergradient_history_``...
     """
-    final, X_seen = _final_step(estimator, X, y)
+    final, pipeline, X_seen = _final_step(estimator, X)
     settings = {name: final.get_params()[name] for name in _MODEL_PARAMS}
     chosen = {}
     for strategy in strategies:
@@ -115,7 +112,16 @@ def tuned_choices(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
             chosen[strategy] = tuner._choose(
-                X_seen, y, None, folds, grid, classes, records, global_metric, metric
+                X_seen,
+                y,
+                None,
+                folds,
+                grid,
+                classes,
+                records,
+                global_metric,
+                metric,
+                pipeline=pipeline,
             )
     return chosen
 

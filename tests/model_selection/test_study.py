@@ -370,3 +370,39 @@ def test_float32_deviance_does_not_underflow():
     assert model.predict_proba(X[:1])[0, 0] == 0.0  # float32 underflow
     assert 90 < expected < 690
     assert -np.log(records[0].proba_of_true[0, 0]) == pytest.approx(expected, rel=1e-5)
+
+
+class _RecordingScaler(FunctionTransformer):
+    """A scaler that notes how many rows each fit saw (to catch leaks across folds)."""
+
+    fitted_sizes = []
+
+    def __init__(self):
+        super().__init__()
+
+    def fit(self, X, y=None):
+        type(self).fitted_sizes.append(len(X))
+        self.mean_ = np.asarray(X).mean(axis=0)
+        return super().fit(X, y)
+
+    def transform(self, X):
+        return np.asarray(X) - self.mean_
+
+
+def test_tuning_a_pipeline_fits_its_earlier_steps_per_fold():
+    """The coupled oracle's descent sees each fold as the sweep does: no global preprocessing."""
+    X, y = data(6, n=600)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    _RecordingScaler.fitted_sizes.clear()
+    study = ClassWiseStudy(
+        make_pipeline(_RecordingScaler(), Model()),
+        param_name="classwiseregularizedlogisticregression__C",
+        param_range=GRID,
+        cv=folds,
+        n_bootstrap=50,
+        chance=False,
+        random_state=0,
+    ).fit(X, y)
+    assert "coupled_oracle_gap" in study.totals_
+    training_sizes = {len(train) for train, _ in folds}
+    assert set(_RecordingScaler.fitted_sizes) <= training_sizes
