@@ -23,6 +23,7 @@ from ..metrics._classwise import scores_from_counts
 __all__ = [
     "CLASS_METRICS",
     "GLOBAL_METRICS",
+    "bootstrap_intervals",
     "Selection",
     "class_means",
     "fold_counts",
@@ -163,6 +164,27 @@ def poisson_bootstrap(values, y_index, n_classes, n_bootstrap, rng, weights=None
     return np.vstack(replicates)
 
 
+def bootstrap_intervals(
+    values, y_index, n_classes, n_bootstrap, rng, confidence_level, weights=None
+):
+    """Per-class bootstrap intervals of `values`' class means, and the mean's replicates.
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_classes,)
+        Quantiles (1 -+ confidence_level) / 2 of each class's replicates.
+    total_replicates : ndarray of shape (n_bootstrap,)
+        Replicates of the mean over classes (for the interval of the mean).
+    """
+    replicates = poisson_bootstrap(values, y_index, n_classes, n_bootstrap, rng, weights)
+    alpha = 1 - confidence_level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # classes without samples
+        low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
+        total_replicates = np.nanmean(replicates, axis=1)
+    return low, high, total_replicates
+
+
 @dataclass
 class Selection:
     """Choices and gains from `select` (indices refer to the grid of values)."""
@@ -271,12 +293,9 @@ def select(
     differences, y_index = np.concatenate(differences), np.concatenate(y_index)
     weights = np.concatenate(weights)
     honest_gain = class_means(differences, y_index, n_classes, weights)
-    replicates = poisson_bootstrap(differences, y_index, n_classes, n_bootstrap, rng, weights)
-    alpha = 1 - confidence_level
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # classes without samples
-        low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
-        total_replicates = np.nanmean(replicates, axis=1)
+    low, high, total_replicates = bootstrap_intervals(
+        differences, y_index, n_classes, n_bootstrap, rng, confidence_level, weights
+    )
     return Selection(
         best_global=best_global,
         per_class=per_class,

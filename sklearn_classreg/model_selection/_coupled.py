@@ -31,9 +31,9 @@ from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
 from ..linear_model._records import cross_validated_records
 from ..linear_model._selection import (
     CLASS_METRICS,
+    bootstrap_intervals,
     class_means,
     per_sample_score,
-    poisson_bootstrap,
 )
 
 __all__ = ["coupled_gain", "tuned_choices"]
@@ -182,14 +182,16 @@ def coupled_gain(
         if name == "gain":
             y_index = np.concatenate([r.y_index for r in records])
             weights = np.concatenate([r.weights for r in records])
-            replicates = poisson_bootstrap(
-                np.concatenate(differences), y_index, n_classes, n_bootstrap, rng, weights
+            low, high, totals = bootstrap_intervals(
+                np.concatenate(differences),
+                y_index,
+                n_classes,
+                n_bootstrap,
+                rng,
+                confidence_level,
+                weights,
             )
             alpha = 1 - confidence_level
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                totals = np.nanmean(replicates, axis=1)
-                low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
             out.update(
                 total=float(np.nanmean(out["gain"])),
                 total_low=float(np.nanquantile(totals, alpha / 2)),

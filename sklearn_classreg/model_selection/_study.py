@@ -15,9 +15,9 @@ from ..linear_model._selection import (
     CLASS_METRICS,
     GLOBAL_METRICS,
     SAMPLE_METRICS,
+    bootstrap_intervals,
     class_means,
     per_sample_score,
-    poisson_bootstrap,
     select,
 )
 from ..metrics._classwise import global_scores
@@ -544,11 +544,9 @@ class ClassWiseStudy:
                 continue
             differences = sign * (per_sample[name] - per_sample["global"])
             gain = class_means(differences, y_index, K)
-            replicates = poisson_bootstrap(differences, y_index, K, self.n_bootstrap, rng)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                low, high = np.nanquantile(replicates, [alpha / 2, 1 - alpha / 2], axis=0)
-                total_replicates = np.nanmean(replicates, axis=1)
+            low, high, total_replicates = bootstrap_intervals(
+                differences, y_index, K, self.n_bootstrap, rng, self.confidence_level
+            )
             key = f"realised_gain_{name}"
             self.summary_[key] = gain
             self.summary_[f"{key}_low"] = low
