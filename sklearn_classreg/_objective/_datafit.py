@@ -31,6 +31,10 @@ class Datafit:
         products need per sample (probabilities, or sigmoid curvature).
     hessp : callable
         ``(v, v_intercept, state, weights, logit_penalty, intercept_hessp)``.
+    dual_step : callable
+        ``(z, intercept, v, v_intercept, y, weights, steps, sums)``: the dual
+        point moved along a direction, for the refined duality gap; see
+        `_kernels.multinomial_dual_step`.
     """
 
     name: str
@@ -38,6 +42,7 @@ class Datafit:
     loss_gradient: Callable
     hessian_state: Callable
     hessp: Callable
+    dual_step: Callable
 
     def n_outputs(self, n_classes):
         """Number of linear outputs (rows of the coefficient matrix)."""
@@ -54,6 +59,7 @@ MULTINOMIAL = Datafit(
     loss_gradient=_kernels.multinomial_loss_gradient,
     hessian_state=_multinomial_proba,
     hessp=_kernels.multinomial_hessp,
+    dual_step=_kernels.multinomial_dual_step,
 )
 
 BINOMIAL = Datafit(
@@ -62,6 +68,7 @@ BINOMIAL = Datafit(
     loss_gradient=_kernels.binomial_loss_gradient,
     hessian_state=_kernels.binomial_curvature,
     hessp=_kernels.binomial_hessp,
+    dual_step=_kernels.binomial_dual_step,
 )
 
 

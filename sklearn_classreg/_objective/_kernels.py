@@ -38,6 +38,8 @@ __all__ = [
     "multinomial_hessp",
     "binomial_loss_gradient",
     "binomial_hessp",
+    "multinomial_dual_step",
+    "binomial_dual_step",
 ]
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -488,3 +490,165 @@ def binomial_curvature(z, intercept, weights, logit_penalty, curvature_out):
         inv = dtype(1.0) / (dtype(1.0) + e)
         proba = inv if u >= 0 else e * inv
         curvature_out[i, 0] = weights[i] * (proba * (dtype(1.0) - proba) + half_beta)
+
+
+# --------------------------------------------------------------------------
+# Moving the dual point along a direction (the refined certificate)
+# --------------------------------------------------------------------------
+
+
+# A row's move s_i is scaled so that its lowest entry is at least -TRIM_FLOOR:
+# then p_i (1 + c s_i) stays positive for every step c < 1 / TRIM_FLOOR (the
+# largest of `_duality.STEPS` is 1.6). Near the optimum no row is trimmed.
+TRIM_FLOOR = 0.5
+
+
+@njit(**EXACT_JIT)
+def _trim(lowest):
+    """The factor min(1, TRIM_FLOOR / -lowest) of a row whose move's lowest entry is `lowest`."""
+    return 1.0 if lowest >= -TRIM_FLOOR else TRIM_FLOOR / -lowest
+
+
+@njit(**EXACT_JIT)
+def _add_step_sums(proba, s, neg_log_p_true, y, w, steps, sums):
+    """Per step c: what the moved probabilities p' = p (1 + c s) of one row add.
+
+    Row j of `sums` (float64, shape (n_steps + 1, 2 K + 2)) receives
+    w (-log p'_y) in column y, w / p'_y in column K + y, w KL(p' || p) in
+    column 2 K, and 1 in column 2 K + 1 when p' leaves the open simplex.
+    """
+    n_classes = proba.shape[0]
+    for j in range(steps.shape[0]):
+        c = steps[j]
+        kl = 0.0
+        inside = True
+        for k in range(n_classes):
+            move = c * s[k]
+            if move <= -1.0:
+                inside = False
+                break
+            kl += proba[k] * (1.0 + move) * np.log1p(move)
+        if not inside:
+            sums[j, 2 * n_classes + 1] += 1.0
+            continue
+        move = c * s[y]
+        sums[j, 2 * n_classes] += w * kl
+        sums[j, y] += w * (neg_log_p_true - np.log1p(move))
+        sums[j, n_classes + y] += w / (proba[y] * (1.0 + move))
+
+
+@njit(**EXACT_JIT)
+def multinomial_dual_step(z, intercept, v, v_intercept, y, weights, steps, sums):
+    """The dual point moved along a direction, for a block of rows (see `_duality.py`).
+
+    With p_i = softmax(z_i + b) and the direction's logits v_i + v_b, the move of
+    row i is a_i = p_i * s_i, s_i = (v_i + v_b) - p_i . (v_i + v_b), trimmed
+    (scaled down) where its lowest entry is below -TRIM_FLOOR; for each step c
+    of `steps` the moved probabilities p_i (1 + c s_i) stay a probability
+    vector (their sum is 1) while they are positive.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_rows, K)
+        Logits at the point, without the intercept (not modified).
+    intercept, v_intercept : ndarray of shape (K,)
+    v : ndarray of shape (n_rows, K)
+        The direction's logits, overwritten with w_i a_i.
+    y, weights
+        As for `multinomial_loss_gradient`.
+    steps : float64 ndarray of shape (n_steps,)
+    sums : float64 ndarray of shape (n_steps + 1, 2 K + 2), added to
+        Rows j < n_steps: see `_add_step_sums`; row n_steps, columns :K: the
+        column sums of w_i a_i (the move of the intercept's gradient). A row
+        with a non-finite logit counts as leaving the simplex at every step.
+    """
+    n_rows, n_classes = z.shape
+    n_steps = steps.shape[0]
+    proba = np.empty(n_classes, dtype=np.float64)
+    s = np.empty(n_classes, dtype=np.float64)
+    for i in range(n_rows):
+        w = weights[i]
+        zi = z[i]
+        vi = v[i]
+        zmax = np.float64(zi[0]) + intercept[0]
+        for k in range(n_classes):
+            proba[k] = np.float64(zi[k]) + intercept[k]
+            zmax = max(zmax, proba[k])
+        if w == 0.0:
+            for k in range(n_classes):
+                vi[k] = 0.0
+            continue
+        yi = y[i]
+        z_true = proba[yi]
+        rest = 0.0  # the sum of exp(z - zmax) but for one maximum's (exactly 1)
+        top = -1
+        for k in range(n_classes):
+            if top < 0 and proba[k] == zmax:
+                top = k
+                proba[k] = 1.0
+            else:
+                proba[k] = np.exp(proba[k] - zmax)
+                rest += proba[k]
+        neg_log_p_true = (zmax - z_true) + np.log1p(rest)
+        p_dot_v = 0.0
+        for k in range(n_classes):
+            proba[k] /= 1.0 + rest
+            s[k] = np.float64(vi[k]) + v_intercept[k]
+            p_dot_v += proba[k] * s[k]
+        if not is_finite(neg_log_p_true + p_dot_v):  # no finite point or direction here
+            for k in range(n_classes):
+                vi[k] = 0.0
+            for j in range(n_steps):
+                sums[j, 2 * n_classes + 1] += 1.0
+            continue
+        lowest = 0.0
+        for k in range(n_classes):
+            s[k] -= p_dot_v
+            lowest = min(lowest, s[k])
+        trim = _trim(lowest)
+        for k in range(n_classes):
+            s[k] *= trim
+            move = w * proba[k] * s[k]
+            vi[k] = move
+            sums[n_steps, k] += move
+        _add_step_sums(proba, s, neg_log_p_true, yi, w, steps, sums)
+
+
+@njit(**EXACT_JIT)
+def binomial_dual_step(z, intercept, v, v_intercept, y, weights, steps, sums):
+    """`multinomial_dual_step` for the sigmoid model, written for its two classes.
+
+    The sigmoid of u_i = z_i + b is the softmax of the logits (0, u_i), and the
+    direction's logits are (0, v_i + v_b): the move of the output is
+    w_i p_i1 (1 - p_i1) (v_i + v_b), which overwrites v. `sums` has shape
+    (n_steps + 1, 6) (K = 2); its last row's column 1 gets the output's move.
+    """
+    n_steps = steps.shape[0]
+    proba = np.empty(2, dtype=np.float64)
+    s = np.empty(2, dtype=np.float64)
+    for i in range(z.shape[0]):
+        w = weights[i]
+        u = np.float64(z[i, 0]) + intercept[0]
+        direction = np.float64(v[i, 0]) + v_intercept[0]
+        if w == 0.0 or not is_finite(u + direction):
+            v[i, 0] = 0.0
+            if w != 0.0:
+                for j in range(n_steps):
+                    sums[j, 5] += 1.0
+            continue
+        e = np.exp(-abs(u))
+        # (p_i0, p_i1) without cancellation: the smaller one is e / (1 + e)
+        small, large = e / (1.0 + e), 1.0 / (1.0 + e)
+        proba[0], proba[1] = (small, large) if u >= 0 else (large, small)
+        yi = y[i]
+        # -log p_iy = log(1 + exp(u)) - u for class 1, log(1 + exp(u)) for class 0
+        neg_log_p_true = max(u, 0.0) - (u if yi == 1 else 0.0) + np.log1p(e)
+        s[0] = -proba[1] * direction
+        s[1] = proba[0] * direction
+        trim = _trim(min(s[0], s[1]))
+        s[0] *= trim
+        s[1] *= trim
+        move = w * proba[1] * s[1]
+        v[i, 0] = move
+        sums[n_steps, 1] += move
+        _add_step_sums(proba, s, neg_log_p_true, yi, w, steps, sums)

@@ -8,7 +8,7 @@ only how arrays are created and reduced differs (`_new_array`, `_as_array`,
 
 import numpy as np
 
-from ._duality import duality_gap
+from ._duality import duality_gap, gradient_term, refined_duality_gap
 
 __all__ = ["LinearLayout"]
 
@@ -64,6 +64,20 @@ class LinearLayout:
         else:
             self._twin.set_C(self.C)
         return self._twin
+
+    def _intercept_hessian_of_state(self, state, weights):
+        """A chunk's share of the intercepts' data Hessian, from its Hessian state.
+
+        Softmax: sum_i w_i (diag p_i - p_i p_i^T) from the probabilities; sigmoid:
+        the sum of the state (the weighted curvature). Either array type; the
+        result is a float64 NumPy array.
+        """
+        if not self.datafit.shift_invariant:
+            return np.array([[float(state.sum())]])
+        weighted = state * weights[:, None]
+        share = -self.to_numpy(weighted.T @ state).astype(np.float64)
+        share[np.diag_indices_from(share)] += self.to_numpy(weighted.sum(0)).astype(np.float64)
+        return share
 
     # ----------------------------------------------------------------- layout
     def unpack(self, coef):
@@ -137,6 +151,72 @@ class LinearLayout:
             (C = inf): no dual point of finite value exists then.
         """
         return duality_gap(self, coef, loss, gradient)
+
+    def weight_gradient_bound(self, gradient):
+        """sum_k ||grad_{w_k} f||^2 / (2 lambda_k), or None when an output is unpenalized.
+
+        The duality gap where the intercepts' gradient is zero: what the
+        intercept Newton step brings the refined bound near. Costs no pass
+        over X, so a solver tests it before trying that step.
+        """
+        l2 = self.l2_strength / self.total_weight
+        if np.any(l2 == 0):
+            return None
+        return gradient_term(self, self.unpack(gradient)[0], l2)
+
+    def intercept_newton_step(self, coef, gradient):
+        """The Newton step in the intercepts alone, with W fixed, as a full direction.
+
+        At weak regularization the duality gap is mostly what makes the dual
+        point feasible for the intercepts (`_duality.py`): along this
+        direction, `refined_duality_gap` removes that part for one pass over
+        X more than this one. None without intercepts.
+
+        Parameters
+        ----------
+        coef, gradient : array of shape (n_params,)
+
+        Returns
+        -------
+        array of shape (n_params,) or None
+            Zero in W; in b, the solution of H_bb d_b = -g_b (least squares
+            on the range of H_bb, so zero-mean for the softmax, whose H_bb
+            has the constant vector in its null space).
+        """
+        if not self.fit_intercept:
+            return None
+        hessian = self.intercept_hessian(coef)
+        if self.datafit.shift_invariant and self.logit_penalty:
+            # the logit penalty's Hessian, beta (I - 11^T / K), in the logits
+            hessian += self.logit_penalty * (np.eye(self.n_outputs) - 1.0 / self.n_outputs)
+        g = self.to_numpy(self.unpack(gradient)[1]).astype(np.float64)
+        values, vectors = np.linalg.eigh(hessian)
+        keep = values > 1e-12 * max(values.max(), 0.0)
+        step = vectors[:, keep] @ ((vectors[:, keep].T @ -g) / values[keep])
+        direction = np.zeros(self.n_params, dtype=np.float64)
+        direction[-self.n_outputs :] = step
+        return self._as_array(direction)
+
+    def refined_duality_gap(self, coef, loss, gradient, direction):
+        """A tighter bound on ``loss - min f``, moving the dual point along `direction`.
+
+        One more pass over X (see `_duality.py`); with a Newton direction the
+        bound is about the Newton decrement, where `duality_gap` can be orders
+        of magnitude above ``loss - min f`` at weak regularization.
+
+        Parameters
+        ----------
+        coef, direction : array of shape (n_params,)
+        loss, gradient
+            What `loss_gradient(coef)` returned.
+
+        Returns
+        -------
+        float or None
+            As for `duality_gap`; ``inf`` when no step along `direction`
+            gives a bound.
+        """
+        return refined_duality_gap(self, coef, loss, gradient, direction)
 
     # ---------------------------------------------------------------- penalty
     def set_C(self, C):

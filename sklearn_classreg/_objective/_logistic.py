@@ -11,6 +11,7 @@ import numpy as np
 from scipy import sparse
 
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
+from ._duality import DualStep
 from ._layout import LinearLayout
 from ._preconditioner import data_bytes, numpy_preconditioner, preconditioner_bytes
 
@@ -387,6 +388,69 @@ class LogisticObjective(LinearLayout):
             stop - start, task, n_sums=4, n_columns=self.n_classes
         )
         return sum(losses), sums
+
+    def intercept_hessian(self, coef):
+        """Hessian of the objective in the intercepts at `coef`: float64 (n_outputs, n_outputs).
+
+        One pass over X (the logits); see `LinearLayout.intercept_newton_step`.
+        """
+        W, b = self.unpack(coef)
+        intercept = self._zero_intercept if b is None else b
+        hessian = np.zeros((self.n_outputs, self.n_outputs), dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start, stop in self._chunks:
+                state = self._logits_buffer((start, stop))
+                self._hessian_state_of_chunk((start, stop), W, intercept, state)
+                hessian += self._intercept_hessian_of_state(state, self.weights[start:stop])
+        return hessian
+
+    def dual_step(self, coef, direction, steps):
+        """The dual point at `coef` moved along `direction` (one pass over X).
+
+        See `_duality.py` for what it is; `refined_duality_gap` uses it.
+
+        Parameters
+        ----------
+        coef, direction : ndarray of shape (n_params,)
+        steps : float64 ndarray of shape (n_steps,)
+
+        Returns
+        -------
+        DualStep
+        """
+        W, b = self.unpack(coef)
+        V, v_b = self.unpack(direction)
+        intercept = self._zero_intercept if b is None else b
+        v_intercept = self._zero_intercept if v_b is None else v_b
+        K = self.n_classes
+        move = np.empty((self.n_outputs, self.n_features), dtype=self.dtype)
+        moved_logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
+        sums = np.zeros((len(steps) + 1, 2 * K + 2), dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (start, stop) in enumerate(self._chunks):
+                z = self._logits_buffer((start, stop))
+                self._logits_of((start, stop), W, z)
+                v = moved_logits[: stop - start]
+                self._logits_of((start, stop), V, v)
+                y, weights = self.y[start:stop], self.weights[start:stop]
+
+                def task(a, b, block_sums, z=z, v=v, y=y, weights=weights):
+                    self.datafit.dual_step(
+                        z[a:b],
+                        intercept,
+                        v[a:b],
+                        v_intercept,
+                        y[a:b],
+                        weights[a:b],
+                        steps,
+                        block_sums,
+                    )
+
+                sums += self._on_thread_blocks(
+                    stop - start, task, n_sums=len(steps) + 1, n_columns=2 * K + 2
+                )[1]
+                self._add_back_product(v, (start, stop), move, first=i == 0)
+        return DualStep.from_sums(self, move, sums)
 
     def loss(self, coef):
         """Objective value at `coef` (a float)."""

@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 from scipy import sparse
 
+from ._duality import DualStep
+from ._kernels import TRIM_FLOOR
 from ._layout import LinearLayout
 from ._preconditioner import FeatureCovariancePreconditioner, use_full_basis
 
@@ -430,6 +432,81 @@ class TorchLogisticObjective(LinearLayout):
         if not np.isfinite(loss):
             loss = np.inf
         return loss, grad
+
+    def intercept_hessian(self, coef):
+        """Hessian of the objective in the intercepts (see `LogisticObjective`)."""
+        torch = self.torch
+        hessian = np.zeros((self.n_outputs, self.n_outputs), dtype=np.float64)
+        with torch.no_grad():
+            W, b = self.unpack(coef)
+            for _, rows, X_chunk in self.rows:
+                state = self._hessian_state_of(self._logits(X_chunk, W, b), rows)
+                weights = self.weights[rows[0] : rows[1]]
+                hessian += self._intercept_hessian_of_state(state.double(), weights.double())
+        return hessian
+
+    def dual_step(self, coef, direction, steps):
+        """The dual point at `coef` moved along `direction` (see `LogisticObjective`)."""
+        torch = self.torch
+        K = self.n_classes
+        with torch.no_grad():
+            W, b = self.unpack(coef)
+            V, v_b = self.unpack(direction)
+            move = torch.zeros_like(W)
+            sums = torch.zeros(
+                (len(steps) + 1, 2 * K + 2), dtype=torch.float64, device=self.device
+            )
+            for _, rows, X_chunk in self.rows:
+                start, stop = rows
+                z = self._logits(X_chunk, W, b).double()
+                v = self._logits(X_chunk, V, v_b).double()
+                proba, neg_log_p = self._two_or_more_classes(z, rows)
+                if not self.datafit.shift_invariant:  # the logits (0, u) and (0, v)
+                    v = torch.cat([torch.zeros_like(v), v], dim=1)
+                w = self.weights[start:stop].double()
+                s = v - (proba * v).sum(dim=1, keepdim=True)
+                active = w > 0
+                finite = torch.isfinite(neg_log_p) & torch.isfinite(s).all(dim=1) & active
+                s = torch.where(finite[:, None], s, 0.0)
+                lowest = s.min(dim=1, keepdim=True).values
+                s *= torch.where(lowest < -TRIM_FLOOR, TRIM_FLOOR / -lowest, 1.0)  # see _kernels
+                proba = torch.where(finite[:, None], proba, 0.0)
+                weighted_move = w[:, None] * proba * s
+                output_move = (
+                    weighted_move if self.datafit.shift_invariant else weighted_move[:, 1:]
+                )
+                move.addmm_(output_move.to(self.dtype).T, X_chunk)
+                sums[-1, :K] += weighted_move.sum(dim=0)
+                y = self.y[start:stop]
+                p_true = proba.gather(1, y[:, None])[:, 0]
+                neg_log_p = torch.where(finite, neg_log_p, 0.0)
+                for j, c in enumerate(steps):
+                    # the rows whose moved probabilities stay positive
+                    step_move = float(c) * s
+                    counted = (step_move > -1.0).all(dim=1) & finite
+                    sums[j, 2 * K + 1] += (active & ~counted).sum().double()
+                    step_move = torch.where(counted[:, None], step_move, 0.0)
+                    weight = torch.where(counted, w, 0.0)
+                    kl = (proba * (1.0 + step_move) * torch.log1p(step_move)).sum(dim=1)
+                    sums[j, 2 * K] += (weight * kl).sum()
+                    true_move = step_move.gather(1, y[:, None])[:, 0]
+                    neg_log = weight * (neg_log_p - torch.log1p(true_move))
+                    inverse = torch.where(counted, weight / (p_true * (1.0 + true_move)), 0.0)
+                    sums[j, :K].index_add_(0, y, neg_log)
+                    sums[j, K : 2 * K].index_add_(0, y, inverse)
+        return DualStep.from_sums(self, move, sums.cpu().numpy())
+
+    def _two_or_more_classes(self, z, rows):
+        """(probabilities (rows, K), -log p_iy) at float64 logits z of a chunk.
+
+        The sigmoid's u becomes the two-class softmax of (0, u).
+        """
+        torch = self.torch
+        labels = self.y[rows[0] : rows[1]]
+        if not self.datafit.shift_invariant:
+            z = torch.cat([torch.zeros_like(z), z], dim=1)
+        log_proba = torch.log_softmax(z, dim=1)
+        return log_proba.exp(), -log_proba.gather(1, labels[:, None])[:, 0]
 
     def loss(self, coef):
         """Objective value at `coef` (a float)."""

@@ -57,7 +57,7 @@ def solve_certified(solver, objective, x0):
     if release is not None:  # the float32 stage is over: free what only it needed
         release()
     twin = make_twin()
-    checked = _check(twin, twin.cast(result.x), solver.tol)
+    checked = _check(twin, twin.cast(result.x), solver.tol, result.certificate)
     if checked.certified or result.nit >= solver.max_iter:
         # the float32 answer holds, or no iterations are left to improve it
         result.fun, result.gap, result.certified = checked.fun, checked.gap, checked.certified
@@ -79,7 +79,7 @@ def solve_certified(solver, objective, x0):
     finished = finishing.solve(twin, checked.x)
     x = objective.cast(finished.x) if finished.nit else result.x
     if finished.nit:  # the gap of the rounded answer, evaluated exactly
-        rounded = _check(twin, twin.cast(x), solver.tol)
+        rounded = _check(twin, twin.cast(x), solver.tol, finished.certificate)
         # Two bounds on loss - min: the gap at the rounded point, and the
         # float64 solution's gap plus what rounding added to the loss.
         gap = min(
@@ -112,10 +112,17 @@ def solve_certified(solver, objective, x0):
     return finished
 
 
-def _check(objective, x, tol):
-    """Loss and relative duality gap of `objective` at x (one evaluation, no solver)."""
+def _check(objective, x, tol, certificate=None):
+    """Loss and relative duality gap of `objective` at x (no solver).
+
+    One evaluation, and one more pass when the gap is above tol and the solve
+    left a Newton direction at x (`certificate`) for the refined bound.
+    """
     loss, gradient = objective.loss_gradient(x)
     gap = objective.duality_gap(x, loss, gradient)
+    if gap is not None and certificate is not None and gap > tol * abs(loss):
+        refined = objective.refined_duality_gap(x, loss, gradient, objective.cast(certificate))
+        gap = min(gap, refined)
     del gradient
     gap = math.inf if gap is None or not loss else gap / abs(loss)
     return SimpleNamespace(x=x, fun=loss, gap=gap, certified=gap <= tol)

@@ -38,6 +38,9 @@ class OptimizeResult:
         Whether Newton-CG handed over to L-BFGS.
     history : list of tuple
         ``(iteration, fun, grad_max)`` after each iteration.
+    certificate : array or None
+        The Newton direction of the last refined certificate when it was made
+        at `x` (see `_base.py`): it certifies `x` again, e.g. in float64.
     """
 
     x: Any
@@ -52,3 +55,4 @@ class OptimizeResult:
     certified: bool = False
     fell_back: bool = False
     history: list = field(default_factory=list, repr=False)
+    certificate: Any = field(default=None, repr=False)

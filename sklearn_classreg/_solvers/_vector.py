@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ["copy", "dot", "max_abs", "norm"]
+__all__ = ["copy", "dot", "machine_epsilon", "max_abs", "norm"]
 
 
 def copy(a):
@@ -34,3 +34,10 @@ def max_abs(a):
     if hasattr(a, "abs"):  # torch
         return float(a.abs().max())
     return float(np.maximum(a.max(), -a.min()))  # no temporary; NaN propagates
+
+
+def machine_epsilon(dtype):
+    """Machine epsilon of a NumPy or torch floating dtype."""
+    if hasattr(dtype, "is_floating_point"):  # torch.dtype
+        return 2.0 ** -(52 if dtype.itemsize == 8 else 23)
+    return float(np.finfo(dtype).eps)

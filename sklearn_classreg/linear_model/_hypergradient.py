@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._solvers import LBFGS, solve_certified
-from .._solvers._newton_cg import conjugate_gradient
+from .._solvers._conjugate_gradient import conjugate_gradient
 
 __all__ = ["FoldProblem", "hypergradient", "optimise_log_C"]
 

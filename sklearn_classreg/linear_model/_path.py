@@ -135,8 +135,10 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
     >>> norms = np.linalg.norm(path.coefs, axis=(1, 2))
     >>> bool(np.all(np.diff(norms) > 0))
     True
-    >>> round(path.estimator(4).score(X, y), 3)
-    0.98
+    >>> bool(path.gaps.max() <= 1e-4)  # every point certified at the default tol
+    True
+    >>> path.estimator(4).score(X, y) > 0.97
+    True
     """
     if "C" in estimator_params:
         raise TypeError("regularization_path takes the grid as Cs, not C.")
