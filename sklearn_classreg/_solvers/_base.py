@@ -218,10 +218,9 @@ class LineSearchSolver:
 
         "intercepts": along the Newton step in the intercepts alone (two
         passes over X), which removes what making the dual point feasible for
-        the intercepts costs. "newton": along a Newton direction from
-        conjugate gradient (warm-started from the solver's next direction,
-        `certificate_products` Hessian products at most). The second is
-        tried only if the first is not enough.
+        the intercepts costs. "newton": along the solver's next direction
+        (`newton_direction`; one pass). The second is tried only if the first
+        is not enough.
         """
         objective = self.objective
         self.refined_at = self.iteration
