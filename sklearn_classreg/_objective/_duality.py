@@ -79,6 +79,7 @@ __all__ = [
     "duality_gap",
     "gradient_term",
     "mixing",
+    "penalty_strengths",
     "refined_duality_gap",
     "shift",
 ]
@@ -210,8 +211,8 @@ def duality_gap(objective, coef, loss, gradient):
         Non-negative (rounding below zero is clipped); None when an output is
         unpenalized; ``inf`` when the evaluation was not finite.
     """
-    l2 = objective.l2_strength / objective.total_weight
-    if np.any(l2 == 0):
+    l2 = penalty_strengths(objective)
+    if l2 is None:
         return None
     if not np.isfinite(loss):
         return np.inf
@@ -219,9 +220,7 @@ def duality_gap(objective, coef, loss, gradient):
     grad_W, grad_b = objective.unpack(gradient)
     if b is None:
         return gradient_term(objective, grad_W, l2)
-    if objective._gap_moments is None:
-        objective._gap_moments = _Moments(objective)
-    moments = objective._gap_moments
+    moments = _moments(objective)
     intercept_gradient = objective.to_numpy(grad_b).astype(np.float64)
     g = moments.class_vector(intercept_gradient)
     intercept_term = float(intercept_gradient @ objective.to_numpy(b).astype(np.float64))
@@ -254,8 +253,8 @@ def refined_duality_gap(objective, coef, loss, gradient, direction):
     float or None
         As for `duality_gap`.
     """
-    l2 = objective.l2_strength / objective.total_weight
-    if np.any(l2 == 0):
+    l2 = penalty_strengths(objective)
+    if l2 is None:
         return None
     if not np.isfinite(loss):
         return np.inf
@@ -263,9 +262,7 @@ def refined_duality_gap(objective, coef, loss, gradient, direction):
     grad_W, grad_b = objective.unpack(gradient)
     moved = objective.dual_step(coef, direction, STEPS)
     if b is not None:
-        if objective._gap_moments is None:
-            objective._gap_moments = _Moments(objective)
-        moments = objective._gap_moments
+        moments = _moments(objective)
         intercept_gradient = objective.to_numpy(grad_b).astype(np.float64)
         b64 = objective.to_numpy(b).astype(np.float64)
     best = np.inf
@@ -294,6 +291,19 @@ def refined_duality_gap(objective, coef, loss, gradient, direction):
         if gap < best:  # NaN (an overflow) is never kept
             best = gap
     return max(best, 0.0)
+
+
+def penalty_strengths(objective):
+    """lambda_k = 1 / (C_k S) per output, or None when one is zero (no bound then)."""
+    l2 = objective.l2_strength / objective.total_weight
+    return None if np.any(l2 == 0) else l2
+
+
+def _moments(objective):
+    """The objective's `_Moments`, made on first use and kept."""
+    if objective._gap_moments is None:
+        objective._gap_moments = _Moments(objective)
+    return objective._gap_moments
 
 
 class _Moments:

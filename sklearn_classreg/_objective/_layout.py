@@ -8,7 +8,7 @@ only how arrays are created and reduced differs (`_new_array`, `_as_array`,
 
 import numpy as np
 
-from ._duality import duality_gap, gradient_term, refined_duality_gap
+from ._duality import duality_gap, gradient_term, penalty_strengths, refined_duality_gap
 
 __all__ = ["LinearLayout"]
 
@@ -159,10 +159,8 @@ class LinearLayout:
         intercept Newton step brings the refined bound near. Costs no pass
         over X, so a solver tests it before trying that step.
         """
-        l2 = self.l2_strength / self.total_weight
-        if np.any(l2 == 0):
-            return None
-        return gradient_term(self, self.unpack(gradient)[0], l2)
+        l2 = penalty_strengths(self)
+        return None if l2 is None else gradient_term(self, self.unpack(gradient)[0], l2)
 
     def intercept_newton_step(self, coef, gradient):
         """The Newton step in the intercepts alone, with W fixed, as a full direction.

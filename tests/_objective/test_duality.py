@@ -84,15 +84,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize(
-    "C, n_classes, separable, options",
-    CASES,
-    ids=[
-        f"C{c:g}-K{k}-{'sep' if s else 'overlap'}-{'-'.join(o) or 'plain'}" for c, k, s, o in CASES
-    ],
-)
-def test_gap_bounds_the_true_suboptimality(reference, backend, options, separable, n_classes, C):
+def case(reference, backend, options, separable, n_classes, C):
+    """The objective of one of CASES and its independent tight optimum."""
     if backend == "torch":
         pytest.importorskip("torch")
     X, y = problem(n_classes, separable)
@@ -110,6 +103,19 @@ def test_gap_bounds_the_true_suboptimality(reference, backend, options, separabl
         logit_penalty=options.get("logit_penalty", 0.0),
         fit_intercept=options.get("fit_intercept", True),
     )
+    return objective, optimum
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize(
+    "C, n_classes, separable, options",
+    CASES,
+    ids=[
+        f"C{c:g}-K{k}-{'sep' if s else 'overlap'}-{'-'.join(o) or 'plain'}" for c, k, s, o in CASES
+    ],
+)
+def test_gap_bounds_the_true_suboptimality(reference, backend, options, separable, n_classes, C):
+    objective, optimum = case(reference, backend, options, separable, n_classes, C)
     best = optimum.value
     for loss, gap in gaps_along_the_solve(objective):
         assert gap >= loss - best - 1e-13 * abs(best), (loss, best, gap)
@@ -194,23 +200,8 @@ def test_refined_gap_bounds_the_true_suboptimality(
     reference, backend, options, separable, n_classes, C
 ):
     """Along a Newton direction, a random one and a few CG products: always a bound."""
-    if backend == "torch":
-        pytest.importorskip("torch")
-    X, y = problem(n_classes, separable)
-    options = dict(options)
-    weights = None
-    if options.pop("weights", False):
-        weights = np.random.default_rng(1).uniform(0.2, 3.0, len(y))
-    objective = objective_of(X, y, C, backend=backend, weights=weights, **options)
-    best = reference(
-        X,
-        y,
-        C,
-        sample_weight=weights,
-        smoothing=options.get("smoothing", 0.0),
-        logit_penalty=options.get("logit_penalty", 0.0),
-        fit_intercept=options.get("fit_intercept", True),
-    ).value
+    objective, optimum = case(reference, backend, options, separable, n_classes, C)
+    best = optimum.value
     rng = np.random.default_rng(2)
     for n_iter in (0, 2, 10, 60):
         x = LBFGS(tol=0.0, max_iter=n_iter).solve(objective, objective.zeros()).x
