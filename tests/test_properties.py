@@ -31,7 +31,9 @@ def problems(draw):
 
 
 def fit(X, y, C, weights=None, **params):
-    model = ClassWiseRegularizedLogisticRegression(C=C, tol=1e-13, max_iter=5000, **params)
+    model = ClassWiseRegularizedLogisticRegression(
+        C=C, tol=1e-13, max_iter=5000, **{"solver": "newton-cg", **params}
+    )
     return model.fit(X, y, sample_weight=weights)
 
 
