@@ -217,6 +217,43 @@ class LinearLayout:
         return refined_duality_gap(self, coef, loss, gradient, direction)
 
     # ---------------------------------------------------------------- penalty
+    def _strengths(self, C):
+        """Validated per-output C -> (C as float64, unscaled L2 strengths 1 / C)."""
+        C = np.asarray(C, dtype=np.float64)
+        if C.shape != (self.n_outputs,):
+            raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
+        with np.errstate(divide="ignore"):
+            return C, np.where(np.isinf(C), 0.0, 1.0 / C)
+
+    def penalty_change(self, C):
+        """How the Hessian changes when C becomes `C`: a function v -> (H_C - H) v.
+
+        The penalty is the only part of the objective that depends on C, and
+        its Hessian is diagonal: (H_C - H) v is v's weights of output k times
+        the change of its scaled strength, and zero in the intercepts. So the
+        loss at the new C is ``loss + v . product(v) / 2`` without a pass over
+        X (`regularization_path` compares its starts so). Call it before
+        `set_C`.
+
+        Parameters
+        ----------
+        C : array-like of shape (n_outputs,)
+
+        Returns
+        -------
+        callable
+            ``product(v)``: a new parameter vector.
+        """
+        _, strengths = self._strengths(C)
+        change = self._as_array((strengths - self.l2_strength) / self.total_weight)
+
+        def product(v):
+            out = self._new_array((self.n_params,))
+            self.unpack(out)[0][...] = change[:, None] * self.unpack(v)[0]
+            return out
+
+        return product
+
     def set_C(self, C):
         """Change the per-output inverse L2 strengths (for warm-started paths).
 
@@ -225,11 +262,7 @@ class LinearLayout:
         C : array-like of shape (n_outputs,)
             Positive; ``np.inf`` for no penalty.
         """
-        C = np.asarray(C, dtype=np.float64)
-        if C.shape != (self.n_outputs,):
-            raise ValueError(f"C must have shape ({self.n_outputs},); got {C.shape}.")
+        C, self.l2_strength = self._strengths(C)
         self.C = C.copy()
-        with np.errstate(divide="ignore"):
-            self.l2_strength = np.where(np.isinf(C), 0.0, 1.0 / C)
         # the strengths of the scaled objective (divided by the total weight)
         self._l2 = self._as_array(self.l2_strength / self.total_weight)

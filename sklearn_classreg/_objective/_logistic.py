@@ -328,6 +328,11 @@ class LogisticObjective(LinearLayout):
 
     # -------------------------------------------------------------- objective
     def _evaluate(self, coef, keep_state):
+        if coef.dtype != self.dtype:  # the kernels are compiled for the objective's dtype
+            raise TypeError(
+                f"coef has dtype {coef.dtype} but the objective computes in {self.dtype}; "
+                "convert it with objective.cast(coef)."
+            )
         # Non-finite parameters (a line search overshooting) give a non-finite
         # loss, which solvers reject: NumPy's warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore"):

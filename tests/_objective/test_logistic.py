@@ -267,3 +267,33 @@ def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, kept_r
 def test_chunks_keep_a_minimum_of_rows():
     objective, _ = make_objective(3, n_samples=2000, n_features=2, dtype=np.float32)
     assert objective.chunk_rows == 256
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_penalty_change_is_the_gradient_change_of_a_new_C(case):
+    # The penalty is the only part that depends on C, and it is quadratic:
+    # (H_new - H) v is exactly gradient_new(v) - gradient(v), an unpenalized
+    # output (C = inf) included, going to and from it.
+    objective, _ = make_objective(**case)
+    rng = np.random.default_rng(7)
+    v = rng.standard_normal(objective.n_params)
+    new_C = rng.uniform(0.01, 100.0, objective.n_outputs)
+    if objective.n_outputs > 1:
+        new_C[0] = np.inf  # the last one is already inf: both directions
+    before = objective.loss_gradient(v)[1]
+    product = objective.penalty_change(new_C)
+    objective.set_C(new_C)
+    after = objective.loss_gradient(v)[1]
+    np.testing.assert_allclose(product(v), after - before, rtol=1e-9, atol=1e-12)
+    if objective.fit_intercept:
+        assert not np.any(objective.unpack(product(v))[1])
+    with pytest.raises(ValueError, match="C must have shape"):
+        objective.penalty_change(np.ones(objective.n_outputs + 1))
+
+
+def test_parameters_of_another_dtype_are_a_clear_error():
+    # a float64 vector for a float32 objective once reached the kernels (and crashed)
+    objective, _ = make_objective(dtype=np.float32)
+    with pytest.raises(TypeError, match=r"objective.cast\(coef\)"):
+        objective.loss_gradient(np.zeros(objective.n_params))
+    objective.loss_gradient(objective.cast(np.zeros(objective.n_params)))

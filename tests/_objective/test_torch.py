@@ -174,3 +174,14 @@ def test_unavailable_device_is_a_clear_error():
         TorchLogisticObjective(X, y, weights, device="cuda", **options)
     with pytest.raises(ValueError, match="not a torch device"):
         TorchLogisticObjective(X, y, weights, device="tpu:7", **options)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_penalty_change_equals_the_numpy_objective(case):
+    numpy_objective, torch_objective = both(**case)
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal(numpy_objective.n_params)
+    new_C = rng.uniform(0.01, 100.0, numpy_objective.n_outputs)
+    expected = numpy_objective.penalty_change(new_C)(v)
+    got = torch_objective.penalty_change(new_C)(torch_objective.cast(v))
+    np.testing.assert_allclose(torch_objective.to_numpy(got), expected, rtol=1e-12, atol=1e-15)

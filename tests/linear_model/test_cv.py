@@ -203,8 +203,11 @@ def test_a_fold_without_some_class_keeps_the_moves_with_a_warning():
         (position[np.intersect1d(a, keep)], position[np.intersect1d(b, keep)]) for a, b in folds
     ]
     X, y = X[keep], y[keep]
+    # tight fits: whether a class's gain is significant must not depend on where
+    # a solver within the default 1e-4 stopped (the extrapolated path starts
+    # changed that for class 5 here)
     with pytest.warns(UserWarning, match="lacks some class"):
-        model = CV(Cs=np.logspace(-4, 2, 7), cv=folds, random_state=0).fit(X, y)
+        model = CV(Cs=np.logspace(-4, 2, 7), cv=folds, random_state=0, tol=1e-8).fit(X, y)
     moved = model.class_results_.C != model.C_global_
     assert moved.any() and (model.class_results_.gain_low[moved] > 0).all()
     assert model.shrinkage_ == 1.0 and model.shrinkage_results_ == {}
