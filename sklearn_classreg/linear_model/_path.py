@@ -189,19 +189,20 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
     used = np.zeros_like(grid)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # binary C warning: given once above
-        solved = []  # (log C, solution) of the last two points
+        solved, last_loss = [], None  # (log C, solution) of the last two points
         for index in tqdm(order, disable=verbose < 1, desc="regularization path"):
             if objective is None:
                 objective = template._make_objective(problem, grid[index])
                 start = objective.zeros()
             else:
                 C = _C_per_output(grid[index], classes)
+                last = solved[-1][1]
                 # the last solution's loss at the new C, without a pass over X
-                loss_there = result.fun + 0.5 * dot(x, objective.penalty_change(C)(x))
+                loss_there = last_loss + 0.5 * dot(last, objective.penalty_change(C)(last))
                 objective.set_C(C)
                 start = _extrapolated_start(objective, solved, log_C[index], loss_there)
             result = template._solve(objective, start)
-            x = result.x
+            x, last_loss = result.x, result.fun
             solved = [*solved[-1:], (log_C[index], x)]
             # NumPy whatever the backend
             coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))

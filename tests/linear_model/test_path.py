@@ -113,8 +113,8 @@ def test_verbose_shows_a_progress_bar(capsys):
 
 
 def test_the_extrapolated_start_is_taken_only_where_its_loss_is_lower():
-    from sklearn_classreg._objective._logistic import LogisticObjective
     from sklearn_classreg._objective._datafit import MULTINOMIAL
+    from sklearn_classreg._objective._logistic import LogisticObjective
     from sklearn_classreg.linear_model._path import _extrapolated_start
 
     X, y = data(3)
