@@ -4,6 +4,9 @@ Run from the repository root::
 
     python benchmarks/bench_certified.py                      # S, omniglot, omniglot-weak, path
     python benchmarks/bench_certified.py --problems S --no-path --repeats 1   # a few minutes
+    # in parts, keeping earlier rows; cyanure capped where it would run for hours
+    python benchmarks/bench_certified.py --problems omniglot-weak --peers cyanure \
+        --peer-max-iter 400 --skip-ours --no-path --keep
 
 Writes ``benchmarks/results/certified.csv`` (every run) and ``certified.md``.
 
@@ -19,6 +22,9 @@ Writes ``benchmarks/results/certified.csv`` (every run) and ``certified.md``.
    (``lambda_1 = 1 / (C n)``, its ``tol`` the same relative duality gap) from
    the target down. A peer's row is its first setting that reached the target,
    timed ``--peer-repeats`` times; "not reached" rows give the last setting.
+   ``--peer-max-iter`` caps one peer fit (cyanure checks no clock of its own:
+   at C = 1e3 on Omniglot features one fit would take hours); a capped fit
+   that misses the target is a "not reached" row with its suboptimality.
 2. **A 20-point path** over C from 1e-4 to 1e4 (problem S): this library's
    ``regularization_path`` with its defaults against ``LogisticRegressionCV``'s
    path with its defaults (one split whose training part is all the data), each
@@ -37,6 +43,7 @@ import csv
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -80,9 +87,9 @@ def fit_ours(X, y, C, tol):
     return seconds, model.coef_, model.intercept_, int(model.n_iter_[0]), model.gap_
 
 
-def fit_sklearn(solver):
+def fit_sklearn(solver, max_iter=MAX_ITER):
     def fit(X, y, C, tol):
-        model = LogisticRegression(C=C, tol=tol, max_iter=MAX_ITER, solver=solver)
+        model = LogisticRegression(C=C, tol=tol, max_iter=max_iter, solver=solver)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             start = time.perf_counter()
@@ -93,7 +100,7 @@ def fit_sklearn(solver):
     return fit
 
 
-def fit_cyanure(X, y, C, tol):
+def fit_cyanure(X, y, C, tol, max_iter=MAX_ITER):
     from cyanure.estimators import Classifier
 
     model = Classifier(
@@ -101,7 +108,7 @@ def fit_cyanure(X, y, C, tol):
         penalty="l2",
         lambda_1=1.0 / (C * len(y)),
         tol=tol,
-        max_iter=MAX_ITER,
+        max_iter=max_iter,
         fit_intercept=True,
         verbose=False,
     )
@@ -124,24 +131,26 @@ def tolerances(method, target):
     return [target * 10.0**-k for k in range(0, 7) if target * 10.0**-k >= 1e-13]
 
 
-def methods_for(problem, X, n_classes, peers):
-    methods = {"ours": fit_ours}
+def methods_for(problem, X, n_classes, peers, peer_max_iter=MAX_ITER, ours=True):
+    methods = {"ours": fit_ours} if ours else {}
     allowed = PROBLEMS[problem][3]
     if allowed is not None:
         peers = [p for p in peers if p in allowed]
     for peer in peers:
         if peer == "cyanure":
-            methods["cyanure"] = fit_cyanure
+            methods["cyanure"] = partial(fit_cyanure, max_iter=peer_max_iter)
         elif peer == "sklearn-newton-cholesky":
             n_params = n_classes * (X.shape[1] + 1)
             if 8 * n_params**2 <= NEWTON_CHOLESKY_BYTES:
-                methods[peer] = fit_sklearn("newton-cholesky")
+                methods[peer] = fit_sklearn("newton-cholesky", peer_max_iter)
         else:
-            methods[peer] = fit_sklearn(peer.removeprefix("sklearn-"))
+            methods[peer] = fit_sklearn(peer.removeprefix("sklearn-"), peer_max_iter)
     return methods
 
 
-def single_fits(problem, targets, repeats, peer_repeats, peers, time_limit, rows, write):
+def single_fits(
+    problem, targets, repeats, peer_repeats, peers, time_limit, rows, write, peer_max_iter, ours
+):
     data, C, reference_tol, _ = PROBLEMS[problem]
     X, y = make_problem(data)
     n_classes = int(y.max()) + 1
@@ -150,7 +159,7 @@ def single_fits(problem, targets, repeats, peer_repeats, peers, time_limit, rows
     _, coef, intercept, n_iter, certified = fit_ours(X.astype(np.float64), y, C, reference_tol)
     referee.value(coef, intercept)
     print(f"[{problem}] reference: {n_iter} iterations, certified gap {certified:.2g}")
-    for name, fit in methods_for(problem, X, n_classes, peers).items():
+    for name, fit in methods_for(problem, X, n_classes, peers, peer_max_iter, ours).items():
         for target in targets:
             spent = 0.0
             for tol in tolerances(name, target):
@@ -268,6 +277,18 @@ def main(argv=None):
         default=600.0,
         help="seconds a peer may spend on one target's attempts",
     )
+    parser.add_argument(
+        "--peer-max-iter",
+        type=int,
+        default=MAX_ITER,
+        help="the peers' max_iter: a cap on one fit (cyanure has no time limit of its own; "
+        "a peer stopped by it gives a 'not reached' row)",
+    )
+    parser.add_argument(
+        "--skip-ours",
+        action="store_true",
+        help="time only the peers (with --keep: this library's rows of an earlier part stay)",
+    )
     parser.add_argument("--no-path", action="store_true")
     parser.add_argument(
         "--keep",
@@ -291,6 +312,8 @@ def main(argv=None):
             args.peer_time_limit,
             rows,
             write,
+            args.peer_max_iter,
+            not args.skip_ours,
         )
     if not args.no_path:
         path_comparison(rows, write)
