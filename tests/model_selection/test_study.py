@@ -87,6 +87,10 @@ def test_summary_and_totals_are_consistent(fitted):
         np.testing.assert_allclose(study.models_[choice].C_, study.tuned_C_[choice])
     np.testing.assert_allclose(study.models_["naive"].C_, study.best_per_class_.to_numpy())
     assert study.models_["global"].C_[0] == study.best_global_
+    # the tuned refits start from the global model, each certified at its own C,
+    # and keep the estimator's warm_start setting
+    for model in study.models_.values():
+        assert model.get_params()["warm_start"] is False and model.gap_ <= model.tol
     X_test, y_test = _test_split()
     assert totals["test_accuracy_global"] == pytest.approx(
         study.models_["global"].score(X_test, y_test), abs=1e-12
