@@ -106,14 +106,18 @@ def case(reference, backend, options, separable, n_classes, C):
     return objective, optimum
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize(
+# one decorator for every test that runs over all of CASES
+each_case = pytest.mark.parametrize(
     "C, n_classes, separable, options",
     CASES,
     ids=[
         f"C{c:g}-K{k}-{'sep' if s else 'overlap'}-{'-'.join(o) or 'plain'}" for c, k, s, o in CASES
     ],
 )
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@each_case
 def test_gap_bounds_the_true_suboptimality(reference, backend, options, separable, n_classes, C):
     objective, optimum = case(reference, backend, options, separable, n_classes, C)
     best = optimum.value
@@ -189,13 +193,7 @@ def newton_direction(objective, x, gradient, n_products=200):
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize(
-    "C, n_classes, separable, options",
-    CASES,
-    ids=[
-        f"C{c:g}-K{k}-{'sep' if s else 'overlap'}-{'-'.join(o) or 'plain'}" for c, k, s, o in CASES
-    ],
-)
+@each_case
 def test_refined_gap_bounds_the_true_suboptimality(
     reference, backend, options, separable, n_classes, C
 ):
