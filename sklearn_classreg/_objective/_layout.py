@@ -115,6 +115,25 @@ class LinearLayout:
         """The all-zero parameter vector."""
         return self._new_array((self.n_params,))
 
+    def deflate(self, v):
+        """Remove from v, in place, its part along the directions f is flat along.
+
+        The softmax ignores a common shift of the logits (the logit penalty
+        too, which penalizes centred logits): the common shift of the
+        unpenalized intercepts is in the Hessian's null space, and so is a
+        common shift of the weights when no class is penalized. Gradients have no part there, but
+        rounding gives them one; conjugate gradient cannot reduce it and, once
+        the gradient is at rounding level, grows its solution along it.
+        Removing it keeps the solves on the range of H. Returns v.
+        """
+        if self.datafit.shift_invariant:
+            W, b = self.unpack(v)
+            if b is not None:
+                b -= b.mean()
+            if not np.any(self.l2_strength):
+                W -= W.mean(axis=0)
+        return v
+
     def canonical(self, coef):
         """The equivalent parameters scikit-learn reports, as a new vector.
 

@@ -261,6 +261,7 @@ class LineSearchSolver:
             max_iter=self.certificate_products,
             precondition=getattr(self.objective, "precondition", None),
             x0=start,
+            deflate=getattr(self.objective, "deflate", None),
         )
         self.n_hessp += n_products
         return direction
@@ -280,7 +281,15 @@ class LineSearchSolver:
         if not math.isfinite(self.loss):
             self.message = "the loss is not finite at the starting point"
             return True
-        if self.converged():
+        converged = self.converged()
+        if self.verbose and self.iteration:
+            # after converged(): the gap printed is this iterate's
+            print(
+                f"[{self.name}] iter {self.iteration:4d}  loss {self.loss:.10g}  "
+                f"max|grad| {self.grad_max:.3e}  gap {self.gap:.3e}  "
+                f"step {self.step_size:.3g}"
+            )
+        if converged:
             self.success = True
             self.message = f"converged: {self.progress()} <= tol"
             return True
@@ -359,12 +368,6 @@ class LineSearchSolver:
             self.iteration += 1
             self.accept(result)
             self.history.append((self.iteration, self.loss, self.grad_max))
-            if self.verbose:
-                print(
-                    f"[{self.name}] iter {self.iteration:4d}  loss {self.loss:.10g}  "
-                    f"max|grad| {self.grad_max:.3e}  gap {self.gap:.3e}  "
-                    f"step {self.step_size:.3g}"
-                )
         self.last_chance()
         result = self.finalize()
         self.release()

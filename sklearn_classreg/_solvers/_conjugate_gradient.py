@@ -9,7 +9,9 @@ from ._vector import dot, machine_epsilon
 __all__ = ["conjugate_gradient"]
 
 
-def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None, x0=None):
+def conjugate_gradient(
+    hessp, gradient, *, rtol, max_iter, precondition=None, x0=None, deflate=None
+):
     """Approximately solve ``H p = -gradient`` by (preconditioned) conjugate gradient.
 
     Stops when the residual norm is at most ``rtol * ||gradient||``, after
@@ -28,6 +30,11 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None, x0
         An approximate inverse of H (symmetric positive definite).
     x0 : array, default=None
         A starting point (e.g. the solution of a nearby system); zero by default.
+    deflate : callable, default=None
+        Removes in place the part of a vector in H's null space (the
+        objective's ``deflate``): applied to the residuals and the
+        preconditioned residuals, it keeps the iterates on the range of H
+        when rounding gives the right-hand side a part in its null space.
 
     Returns
     -------
@@ -35,16 +42,17 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None, x0
     n_products : int
         Hessian-vector products used.
     """
+    deflate = deflate or (lambda v: v)
+    rhs = deflate(-gradient)  # a new array
+    target = (rtol**2) * dot(rhs, rhs)
     if x0 is None:
-        p = gradient * 0.0
-        residual = -gradient
+        p, residual = gradient * 0.0, rhs
     else:
-        p = x0 * 1.0
-        residual = -gradient - hessp(p)
-    z = residual if precondition is None else precondition(residual)
+        p = deflate(x0 * 1.0)
+        residual = deflate(rhs - hessp(p))
+    z = residual if precondition is None else deflate(precondition(residual))
     conjugate = z * 1.0
     rz = dot(residual, z)
-    target = (rtol**2) * dot(gradient, gradient)
     eps = machine_epsilon(gradient.dtype)
     for n_products in range(1, max_iter + 1):
         h_conjugate = hessp(conjugate)
@@ -54,9 +62,10 @@ def conjugate_gradient(hessp, gradient, *, rtol, max_iter, precondition=None, x0
         alpha = rz / curvature
         p += alpha * conjugate
         residual -= alpha * h_conjugate
+        deflate(residual)
         if dot(residual, residual) <= target:
             return p, n_products
-        z = residual if precondition is None else precondition(residual)
+        z = residual if precondition is None else deflate(precondition(residual))
         rz_next = dot(residual, z)
         conjugate = z + (rz_next / rz) * conjugate
         rz = rz_next

@@ -59,7 +59,12 @@ class NewtonCG(LineSearchSolver):
             getattr(self.objective, "precondition", None) if self.use_preconditioner else None
         )
         p, n_products = conjugate_gradient(
-            hessp, self.gradient, rtol=rtol, max_iter=self.max_cg_iter, precondition=precondition
+            hessp,
+            self.gradient,
+            rtol=rtol,
+            max_iter=self.max_cg_iter,
+            precondition=precondition,
+            deflate=getattr(self.objective, "deflate", None),
         )
         self.n_hessp += n_products
         return p, 1.0

@@ -21,7 +21,7 @@ from ._logistic import (
     ProbabilisticLinearClassifierMixin,
     _C_used,
 )
-from ._records import cross_validated_records
+from ._records import PATH_MEMORY, cross_validated_records, path_start
 from ._selection import GLOBAL_METRICS, select
 
 __all__ = ["ClassWiseRegularizationCV"]
@@ -278,6 +278,7 @@ backend, device
             scorer=self.scoring if callable(self.scoring) else None,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
+            path_memory=0 if self.strategy == "global" else PATH_MEMORY,
         )
         self._choose(
             X, y, sample_weight, folds, grid, classes, records, global_metric, class_metric
@@ -311,7 +312,8 @@ backend, device
         tuned choice costs no second sweep. With `pipeline` (a Pipeline whose
         last step is this CV's model), X is the pipeline's input and every
         fold fits the earlier steps on its own training part, as the records'
-        sweep did.
+        sweep did. Where the records kept their paths, the tuned choices' fits
+        start from the sweep's solutions on the same folds.
         """
         self.classes_ = classes
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
@@ -336,14 +338,26 @@ backend, device
             self.shrinkage_ = 0.0
             if leave.any():
                 self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
-                    X, y, sample_weight, folds, grid, selection, leave, global_metric, pipeline
+                    X,
+                    y,
+                    sample_weight,
+                    folds,
+                    grid,
+                    records,
+                    selection,
+                    leave,
+                    global_metric,
+                    pipeline,
                 )
             chosen = _moved(
                 grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
             )
         self.hypergradient_history_ = []
         if self.strategy == "hypergradient":
-            chosen = self._hypergradient(X, y, sample_weight, folds, grid, classes, pipeline)
+            starts = [path_start(r, selection.best_global, classes) for r in records]
+            chosen = self._hypergradient(
+                X, y, sample_weight, folds, grid, classes, pipeline, starts=starts
+            )
         self.class_results_ = pd.DataFrame(
             {
                 "best_C": grid[selection.per_class],
@@ -373,14 +387,26 @@ backend, device
         return results
 
     def _validate_moves(
-        self, X, y, sample_weight, folds, grid, selection, leave, global_metric, pipeline=None
+        self,
+        X,
+        y,
+        sample_weight,
+        folds,
+        grid,
+        records,
+        selection,
+        leave,
+        global_metric,
+        pipeline=None,
     ):
         """Score the per-class moves together, at fractions t of the way; pick the best t.
 
         Each fold is scored with the choices made on the other half of the
         folds (`selection.fold_choices`), so that the moves are judged on
-        samples that did not choose them. One warm-started path per fold
-        over t = 0, 1/4, 1/2, 1 (t = 0: the global C).
+        samples that did not choose them. At t = 0 (the global C of that
+        half, a value of the grid) the fold's score is the sweep's; one
+        warm-started path per fold over t = 1/4, 1/2, 1, from the sweep's
+        solution at that C where the records kept it.
         """
         if any(len(np.unique(y[train])) < len(selection.support) for train, _ in folds):
             warnings.warn(
@@ -398,20 +424,24 @@ backend, device
         groups = {}  # folds that share their choices share one call
         for position, (g, per_class) in enumerate(selection.fold_choices):
             groups.setdefault((g, tuple(per_class)), []).append(position)
+        swept = _signed_scores(records, global_metric)
+        classes = self.classes_
         for (g, per_class), positions in groups.items():
             per_class = grid[np.array(per_class)]
-            _, records = cross_validated_records(
+            _, moved = cross_validated_records(
                 model,
                 X,
                 y,
                 param_name=param_name,
-                param_range=[_moved(grid[g], per_class, leave, t) for t in _FRACTIONS],
+                param_range=[_moved(grid[g], per_class, leave, t) for t in _FRACTIONS[1:]],
                 cv=[folds[p] for p in positions],
                 sample_weight=sample_weight,
                 scorer=scorer,
                 n_jobs=self.n_jobs,
+                starts=[path_start(records[p], g, classes) for p in positions],
             )
-            scores[positions] = _signed_scores(records, global_metric)
+            scores[positions, 0] = swept[positions, g]
+            scores[positions, 1:] = _signed_scores(moved, global_metric)
         mean = scores.mean(axis=0)
         best = int(np.flatnonzero(mean >= mean.max() - 1e-12 * abs(mean.max()))[0])
         results = {"param_t": _FRACTIONS.copy(), "mean_test_score": mean}
@@ -419,11 +449,24 @@ backend, device
             results[f"split{fold}_test_score"] = row
         return float(_FRACTIONS[best]), results
 
-    def _hypergradient(self, X, y, sample_weight, folds, grid, classes, pipeline=None):
-        """Optimise log C per class on the folds' summed held-out deviance."""
+    def _hypergradient(
+        self, X, y, sample_weight, folds, grid, classes, pipeline=None, *, starts=None
+    ):
+        """Optimise log C per class on the folds' summed held-out deviance.
+
+        Each fold's inner solves start from `starts` (a fitted model per fold
+        at the global C, e.g. the sweep's, or None: zero). The folds' final
+        solutions are kept as fitted models in ``_fold_solutions``, for fits
+        at the chosen C on the same folds to start from.
+        """
+        starts = [None] * len(folds) if starts is None else starts
         model = self._model(C=self.C_global_, verbose=0)
-        problems = []
-        for train, test in tqdm(folds, disable=self.verbose < 1, desc="hypergradient folds"):
+        problems, train_problems = [], []
+        for (train, test), start in tqdm(
+            list(zip(folds, starts, strict=True)),
+            disable=self.verbose < 1,
+            desc="hypergradient folds",
+        ):
             train_weight = None if sample_weight is None else sample_weight[train]
             test_weight = None if sample_weight is None else sample_weight[test]
             X_train, X_test = _fold_inputs(X, y, train, test, pipeline)
@@ -441,7 +484,13 @@ backend, device
             validation = validation_model._make_objective(
                 _with_classes(validation_problem, classes), np.full(len(classes), np.inf)
             )
-            problems.append(FoldProblem(objective, validation, objective.zeros()))
+            x0 = (
+                objective.zeros()
+                if start is None
+                else objective.pack(start.coef_, start.intercept_)
+            )
+            problems.append(FoldProblem(objective, validation, x0))
+            train_problems.append(train_problem)
         n_outputs = problems[0].train.n_outputs
         theta0 = np.full(n_outputs, np.log(self.C_global_))
         bounds = (np.log(grid.min()) - np.log(10), np.log(grid.max()) + np.log(10))
@@ -460,7 +509,12 @@ backend, device
         progress.close()
         self.hypergradient_history_ = history
         C = np.exp(theta)
-        return np.full(len(classes), C[0]) if len(classes) == 2 else C
+        C = np.full(len(classes), C[0]) if len(classes) == 2 else C
+        self._fold_solutions = [
+            self._model(C=C)._store(train_problem, C, problem.train, problem.x, problem.n_iter)
+            for train_problem, problem in zip(train_problems, problems, strict=True)
+        ]
+        return C
 
 
 _FRACTIONS = np.array([0.0, 0.25, 0.5, 1.0])

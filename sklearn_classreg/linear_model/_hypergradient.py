@@ -61,6 +61,7 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
         max_iter=cg_max_iter,
         precondition=getattr(train, "precondition", None),
         x0=problem.v,
+        deflate=getattr(train, "deflate", None),
     )
     problem.v = v
     V, _ = train.unpack(v)
@@ -129,7 +130,8 @@ def optimise_log_C(
     Returns
     -------
     theta : ndarray
-        The best log C found.
+        The best log C found; each problem's ``x`` is then its solution there
+        (at the inner tolerance of the step that found it).
     history : list of dict
         Outer iterations: loss, max|gradient|, step, accepted.
     """
@@ -148,7 +150,7 @@ def optimise_log_C(
 
     inner_tol = max(tol, 1e-3)
     loss, gradient = evaluate(theta, inner_tol)
-    best = (loss, theta.copy())
+    best = (loss, theta.copy(), [problem.x for problem in problems])
     step = initial_step
     if step is None:
         step = 0.5 / max(np.abs(gradient).max(), 1e-12)
@@ -164,7 +166,7 @@ def optimise_log_C(
             theta, loss, gradient = candidate, new_loss, new_gradient
             step *= 1.2
             if loss < best[0]:
-                best = (loss, theta.copy())
+                best = (loss, theta.copy(), [problem.x for problem in problems])
         else:
             for problem, (x, v) in zip(problems, saved, strict=True):
                 problem.x, problem.v = x, v
@@ -183,4 +185,6 @@ def optimise_log_C(
         stalled = 0 if improved else stalled + 1
         if stalled >= patience or step * np.abs(gradient).max() < 1e-4:
             break
+    for problem, x in zip(problems, best[2], strict=True):
+        problem.x = x
     return best[1], history

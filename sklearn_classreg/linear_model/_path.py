@@ -113,7 +113,59 @@ def _extrapolated_start(objective, solved, log_C, loss_there):
     return guess if objective.loss(guess) < loss_there else last
 
 
-def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
+def _next_start(objective, solved, last_loss, C, log_C):
+    """Set the objective's C to the next point's; return where its solver starts.
+
+    Zero on an empty branch, the origin at its first point, then the last
+    solution or the extrapolation through the last two (`_extrapolated_start`).
+    """
+    if not solved or last_loss is None:
+        objective.set_C(C)
+        return solved[-1][1] if solved else objective.zeros()
+    last = solved[-1][1]
+    # the last solution's loss at the new C, without a pass over X
+    loss_there = last_loss + 0.5 * dot(last, objective.penalty_change(C)(last))
+    objective.set_C(C)
+    return _extrapolated_start(objective, solved, log_C, loss_there)
+
+
+def _branches(log_C, origin):
+    """The order of the points: increasing C, or outward from an origin's log C.
+
+    Without an origin, one branch from the smallest C up. With one, the
+    points at or above it in increasing C, then those below in decreasing C.
+    """
+    if origin is None:
+        return [np.argsort(log_C, kind="stable")]
+    above = np.flatnonzero(log_C >= origin)
+    below = np.flatnonzero(log_C < origin)
+    above = above[np.argsort(log_C[above], kind="stable")]
+    below = below[np.argsort(-log_C[below], kind="stable")]
+    return [branch for branch in (above, below) if len(branch)]
+
+
+def _check_start(start, problem, template):
+    """(mean log C, coef, intercept) of a fitted `start` that fits this problem."""
+    if not isinstance(start, ClassWiseRegularizedLogisticRegression):
+        raise TypeError(
+            "start must be a fitted ClassWiseRegularizedLogisticRegression (e.g. "
+            f"path.estimator(i)); got {type(start).__name__}."
+        )
+    if not hasattr(start, "coef_"):
+        raise ValueError("start is not fitted: fit it first, or leave start=None.")
+    if not np.array_equal(start.classes_, problem.classes):
+        raise ValueError(
+            f"start was fitted on the classes {start.classes_.tolist()[:10]}, not on this "
+            f"data's {problem.classes.tolist()[:10]}: it cannot start this path."
+        )
+    if start.coef_.shape[1] != template.n_features_in_:
+        raise ValueError(
+            f"start has {start.coef_.shape[1]} features; X has {template.n_features_in_}."
+        )
+    return float(np.log(start.C_).mean()), start.coef_, start.intercept_
+
+
+def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator_params):
     """Fit ClassWiseRegularizedLogisticRegression along a grid of C, warm-started.
 
     The data are validated once and one objective is built; each point of the
@@ -136,6 +188,14 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
         per-class specification per point (an array in ``classes_`` order or a
         dict {label: C}).
     sample_weight : array-like of shape (n_samples,), default=None
+    start : ClassWiseRegularizedLogisticRegression, default=None
+        A fitted model (on the same classes and features, e.g.
+        ``path.estimator(i)`` of an earlier path on this data) to start from,
+        instead of zero at the smallest C. The points on either side of its
+        ``C_`` (by mean log C) are then visited outward from it: those above
+        in increasing C, those below in decreasing C, each side starting at
+        its solution. Only where the solvers begin changes: every point is
+        still certified at its own C.
     **estimator_params
         Any other parameter of `ClassWiseRegularizedLogisticRegression`
         (``tol``, ``max_iter``, ``solver``, ``label_smoothing``...).
@@ -177,44 +237,46 @@ def regularization_path(X, y, Cs, *, sample_weight=None, **estimator_params):
         _C_per_output(grid[np.flatnonzero(grid[:, 0] != grid[:, 1])[0]], classes)  # warn once
     with np.errstate(divide="ignore"):
         log_C = np.log(grid).mean(axis=1)  # a point's place on the path
-    order = np.argsort(log_C, kind="stable")
+    origin = None if start is None else _check_start(start, problem, template)
+    branches = _branches(log_C, None if origin is None else origin[0])
 
     n_points = len(grid)
-    objective = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # binary C warning: given once above
+        objective = template._make_objective(problem, grid[branches[0][0]])
+    if origin is not None:
+        origin = (origin[0], objective.pack(*origin[1:]))
     coefs = intercepts = None
     n_iter = np.zeros(n_points, dtype=np.int32)
     values = np.zeros(n_points)
     gaps = np.full(n_points, np.inf)
     converged = np.zeros(n_points, dtype=bool)
     used = np.zeros_like(grid)
+    progress = tqdm(total=n_points, disable=verbose < 1, desc="regularization path")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # binary C warning: given once above
-        solved, last_loss = [], None  # (log C, solution) of the last two points
-        for index in tqdm(order, disable=verbose < 1, desc="regularization path"):
-            if objective is None:
-                objective = template._make_objective(problem, grid[index])
-                start = objective.zeros()
-            else:
+        for branch in branches:
+            # (log C, solution) of the last two points; each branch leaves from the origin
+            solved, last_loss = ([] if origin is None else [origin]), None
+            for index in branch:
                 C = _C_per_output(grid[index], classes)
-                last = solved[-1][1]
-                # the last solution's loss at the new C, without a pass over X
-                loss_there = last_loss + 0.5 * dot(last, objective.penalty_change(C)(last))
-                objective.set_C(C)
-                start = _extrapolated_start(objective, solved, log_C[index], loss_there)
-            result = template._solve(objective, start)
-            x, last_loss = result.x, result.fun
-            solved = [*solved[-1:], (log_C[index], x)]
-            # NumPy whatever the backend
-            coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
-            if coefs is None:
-                coefs = np.empty((n_points, *coef.shape), coef.dtype)
-                intercepts = np.zeros((n_points, coef.shape[0]), coef.dtype)
-            coefs[index] = coef
-            if intercept is not None:
-                intercepts[index] = intercept
-            n_iter[index], values[index], converged[index] = result.nit, result.fun, result.success
-            gaps[index] = result.gap
-            used[index] = _C_used(grid[index], classes)
+                x0 = _next_start(objective, solved, last_loss, C, log_C[index])
+                result = template._solve(objective, x0)
+                x, last_loss = result.x, result.fun
+                solved = [*solved[-1:], (log_C[index], x)]
+                # NumPy whatever the backend
+                coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
+                if coefs is None:
+                    coefs = np.empty((n_points, *coef.shape), coef.dtype)
+                    intercepts = np.zeros((n_points, coef.shape[0]), coef.dtype)
+                coefs[index] = coef
+                if intercept is not None:
+                    intercepts[index] = intercept
+                n_iter[index], values[index], gaps[index] = result.nit, result.fun, result.gap
+                converged[index] = result.success
+                used[index] = _C_used(grid[index], classes)
+                progress.update()
+    progress.close()
     if not converged.all():
         missed = ", ".join(
             f"{i} (C={grid[i].mean():.3g}, relative gap {gaps[i]:.2g})"

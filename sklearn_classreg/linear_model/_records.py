@@ -21,7 +21,19 @@ from ..metrics._classwise import global_scores
 from ._logistic import ClassWiseRegularizedLogisticRegression
 from ._path import regularization_path
 
-__all__ = ["FoldRecords", "cross_validated_records", "float64_proba", "uses_fast_path"]
+__all__ = [
+    "PATH_MEMORY",
+    "FoldRecords",
+    "cross_validated_records",
+    "float64_proba",
+    "path_start",
+    "uses_fast_path",
+]
+
+# What the tuned choices may keep of the sweep's paths (all folds, bytes): the
+# Omniglot sample of the main job (242 classes, 1,280 features, 20 values of C,
+# 5 folds) needs 124 MB
+PATH_MEMORY = 512 * 2**20
 
 
 @dataclass
@@ -46,6 +58,10 @@ class FoldRecords:
         "score" when a scorer was given.
     n_iter : ndarray of shape (n_values,)
         Solver iterations (fast path), or -1.
+    path : RegularizationPath or None
+        The fold's solutions at every value (fast path), when kept
+        (`cross_validated_records`'s `path_memory`): later fits on the same
+        fold start from them.
     """
 
     fold: int
@@ -56,6 +72,7 @@ class FoldRecords:
     proba_of_true: np.ndarray
     global_scores: list
     n_iter: np.ndarray
+    path: object = None
 
 
 def uses_fast_path(estimator, param_name):
@@ -71,6 +88,17 @@ def uses_fast_path(estimator, param_name):
             param_name == f"{name}__C"
         )
     return False
+
+
+def path_start(record, index, classes):
+    """The fold's fitted model at value `index` of its kept path, or None.
+
+    None when the path was not kept or its training part lacked a class.
+    """
+    path = record.path
+    if path is None or not np.array_equal(path.classes, classes):
+        return None
+    return path.estimator(index)
 
 
 def float64_proba(model, X):
@@ -95,8 +123,11 @@ def _aligned_proba(model, X, classes):
     return aligned
 
 
-def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight):
-    """Warm-started path on the fold; the pipeline's earlier steps fitted once."""
+def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight, start):
+    """Warm-started path on the fold (from `start`); the pipeline's earlier steps fitted once.
+
+    Returns the (model, X_test) pairs of the points and the path.
+    """
     if isinstance(estimator, Pipeline):
         preprocessing = Pipeline(clone(estimator).steps[:-1])
         X_train = preprocessing.fit_transform(X_train, y_train)
@@ -107,9 +138,9 @@ def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight):
     params = {k: v for k, v in final.get_params().items() if k not in ("C", "warm_start")}
     params["verbose"] = 0
     path = regularization_path(
-        X_train, y_train, list(param_range), sample_weight=sample_weight, **params
+        X_train, y_train, list(param_range), sample_weight=sample_weight, start=start, **params
     )
-    return [(path.estimator(i), X_test) for i in range(len(path))], path.n_iter
+    return [(path.estimator(i), X_test) for i in range(len(path))], path
 
 
 def _fold_records(
@@ -125,13 +156,21 @@ def _fold_records(
     fast,
     sample_weight,
     scorer,
+    start,
+    path_memory,
 ):
     X_train, y_train = _safe_indexing(X, train), y[train]
     X_test, y_test = _safe_indexing(X, test), y[test]
     train_weight = None if sample_weight is None else sample_weight[train]
     test_weight = np.ones(len(test)) if sample_weight is None else sample_weight[test]
+    path = None
     if fast:
-        models, n_iter = _fast_fold(estimator, X_train, y_train, X_test, param_range, train_weight)
+        models, path = _fast_fold(
+            estimator, X_train, y_train, X_test, param_range, train_weight, start
+        )
+        n_iter = path.n_iter
+        if path.coefs.nbytes + path.intercepts.nbytes > path_memory:
+            path = None
     else:
         models = []
         fit_params = {} if train_weight is None else {"sample_weight": train_weight}
@@ -153,7 +192,15 @@ def _fold_records(
             score["score"] = _score(scorer, model, X_eval, y_test, weights)
         scores.append(score)
     return FoldRecords(
-        fold, np.asarray(test), y_index, test_weight, predicted, proba_of_true, scores, n_iter
+        fold,
+        np.asarray(test),
+        y_index,
+        test_weight,
+        predicted,
+        proba_of_true,
+        scores,
+        n_iter,
+        path,
     )
 
 
@@ -177,12 +224,20 @@ def cross_validated_records(
     scorer=None,
     n_jobs=None,
     verbose=0,
+    starts=None,
+    path_memory=0,
 ):
     """Fit along the grid on each fold, in parallel over folds; keep out-of-fold records.
 
     `sample_weight` weights the training fits and the test scores; `scorer`
     (``scorer(estimator, X, y)``, greater is better) adds a "score" to each
     fold's global scores.
+
+    When `param_name` is the C of this library's estimator (the fast path:
+    one warm-started `regularization_path` per fold), `starts` gives, per
+    fold, a fitted estimator to start the fold's path from (or None), and
+    each fold keeps its path (`FoldRecords.path`) when all the folds' paths
+    together fit in `path_memory` bytes.
 
     Returns
     -------
@@ -208,6 +263,9 @@ def cross_validated_records(
     splitter = check_cv(cv, y, classifier=True)
     folds = list(splitter.split(X, y, groups))
     fast = uses_fast_path(estimator, param_name)
+    starts = [None] * len(folds) if starts is None else list(starts)
+    if len(starts) != len(folds):
+        raise ValueError(f"starts has {len(starts)} entries for {len(folds)} folds.")
     jobs = (
         delayed(_fold_records)(
             estimator,
@@ -222,8 +280,10 @@ def cross_validated_records(
             fast,
             sample_weight,
             scorer,
+            start,
+            path_memory / len(folds),
         )
-        for fold, (train, test) in enumerate(folds)
+        for fold, ((train, test), start) in enumerate(zip(folds, starts, strict=True))
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     records = list(

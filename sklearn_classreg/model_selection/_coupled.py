@@ -142,11 +142,14 @@ def coupled_gain(
     confidence_level,
     rng,
     n_jobs,
+    starts=None,
 ):
     """Per-class gain of the C vector `C` over the global value, on the sweep's folds.
 
-    The folds are refitted at `C`; each class's metric is averaged over folds
-    as the study's curves are, against the records at `global_index`.
+    The folds are refitted at `C` (each from its fitted model in `starts`,
+    e.g. the hypergradient's fold solutions, or from zero); each class's
+    metric is averaged over folds as the study's curves are, against the
+    records at `global_index`.
 
     Returns
     -------
@@ -155,7 +158,14 @@ def coupled_gain(
         "records" (the refitted folds' records).
     """
     _, refitted = cross_validated_records(
-        estimator, X, y, param_name=param_name, param_range=[C], cv=folds, n_jobs=n_jobs
+        estimator,
+        X,
+        y,
+        param_name=param_name,
+        param_range=[C],
+        cv=folds,
+        n_jobs=n_jobs,
+        starts=starts,
     )
     out = {"records": refitted}
     for name, score in (("gain", metric), ("deviance_gain", "deviance")):

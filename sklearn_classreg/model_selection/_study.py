@@ -11,7 +11,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
-from ..linear_model._records import cross_validated_records, float64_proba, uses_fast_path
+from ..linear_model._records import (
+    PATH_MEMORY,
+    cross_validated_records,
+    float64_proba,
+    uses_fast_path,
+)
 from ..linear_model._selection import (
     CLASS_METRICS,
     GLOBAL_METRICS,
@@ -259,6 +264,14 @@ class ClassWiseStudy:
             raise ValueError("Give both X_test and y_test, or neither.")
         y_checked = check_targets(X, y)
         folds = list(check_cv(self.cv, y_checked, classifier=True).split(X, y_checked, groups))
+        grid = _numeric_C_grid(estimator, self.param_name, param_range)
+        testing = X_test is not None
+        strategies = [
+            s
+            for s in STRATEGIES
+            if (s in tuned and testing) or (s == "hypergradient" and self.coupled_oracle)
+        ]
+        tuning = grid is not None and bool(strategies)
         self.classes_, records = cross_validated_records(
             estimator,
             X,
@@ -268,6 +281,7 @@ class ClassWiseStudy:
             cv=folds,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
+            path_memory=PATH_MEMORY if tuning else 0,  # the tuned choices start there
         )
         if len(records) < 2:
             raise ValueError("The study needs at least 2 folds.")
@@ -282,15 +296,8 @@ class ClassWiseStudy:
         self._analyse(records, rng)
         if self.chance:
             self._chance_level(records, generator)
-        grid = self._numeric_C_grid(estimator)
-        testing = X_test is not None
-        strategies = [
-            s
-            for s in STRATEGIES
-            if (s in tuned and testing) or (s == "hypergradient" and self.coupled_oracle)
-        ]
         tuners = {}
-        if grid is not None and strategies:
+        if tuning:
             tuners = tuned_choices(
                 estimator,
                 X,
@@ -313,16 +320,6 @@ class ClassWiseStudy:
             chosen = {s: tuners[s].C_ for s in tuned if s in tuners}
             self._realise(estimator, X, y, X_test, y_test, chosen, rng)
         return self
-
-    def _numeric_C_grid(self, estimator):
-        """The swept values as C floats, when per-class C vectors can be refitted."""
-        if not uses_fast_path(estimator, self.param_name):
-            return None
-        try:
-            grid = np.asarray(self.param_values_, dtype=np.float64)
-        except (TypeError, ValueError):
-            return None
-        return grid if grid.ndim == 1 else None
 
     # ------------------------------------------------------------ analysis
     def _analyse(self, records, rng):
@@ -480,6 +477,7 @@ class ClassWiseStudy:
             confidence_level=self.confidence_level,
             rng=rng,
             n_jobs=self.n_jobs,
+            starts=getattr(tuner, "_fold_solutions", None),
         )
         self.summary_["coupled_oracle_C"] = tuner.C_
         self.summary_["coupled_oracle_gain"] = coupled["gain"]
@@ -591,6 +589,17 @@ class ClassWiseStudy:
     def _add_totals(self, totals):
         self.totals_ = pd.concat([self.totals_, pd.Series(totals, dtype=object)])
         self.totals_.name = "totals"
+
+
+def _numeric_C_grid(estimator, param_name, param_range):
+    """The swept values as C floats, when per-class C vectors can be refitted."""
+    if not uses_fast_path(estimator, param_name):
+        return None
+    try:
+        grid = np.asarray(param_range, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return grid if grid.ndim == 1 else None
 
 
 def _warm_refit(fitted, param_name, C, X, y):

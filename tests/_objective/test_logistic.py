@@ -225,6 +225,37 @@ def test_canonical_centres_intercepts_without_changing_the_loss():
     np.testing.assert_allclose(objective.loss(canonical), objective.loss(coef), rtol=1e-13)
 
 
+@pytest.mark.parametrize(
+    "n_classes, logit_penalty, all_unpenalized, flat",
+    [
+        (4, 0.0, False, ["intercepts"]),
+        (4, 0.3, False, ["intercepts"]),  # the logit penalty acts on centred logits
+        (4, 0.0, True, ["intercepts", "weights"]),
+        (2, 0.3, True, []),  # one output: the sigmoid has no flat direction
+    ],
+)
+def test_deflate_removes_exactly_the_directions_the_loss_is_flat_along(
+    n_classes, logit_penalty, all_unpenalized, flat
+):
+    objective, _ = make_objective(n_classes, logit_penalty=logit_penalty)
+    if all_unpenalized:
+        objective.set_C(np.full(objective.n_outputs, np.inf))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(objective.n_params)
+    _, _, hessp = objective.loss_gradient_hessp(x)
+    shifts = {"intercepts": np.zeros(objective.n_params), "weights": np.zeros(objective.n_params)}
+    objective.unpack(shifts["intercepts"])[1][...] = 1.0
+    objective.unpack(shifts["weights"])[0][...] = rng.standard_normal(objective.n_features)
+    for name, shift in shifts.items():
+        curvature = np.abs(hessp(shift)).max()
+        assert (curvature < 1e-12) == (name in flat)  # H is flat exactly there
+        removed = objective.deflate(shift.copy())
+        assert (np.abs(removed).max() < 1e-15) == (name in flat)
+    v = rng.standard_normal(objective.n_params)
+    deflated = objective.deflate(v.copy())
+    np.testing.assert_allclose(hessp(deflated), hessp(v), atol=1e-12)  # nothing else moves
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_loss_is_not_finite_for_non_finite_parameters(n_classes, bad):

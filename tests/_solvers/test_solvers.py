@@ -156,6 +156,29 @@ def test_conjugate_gradient_stops_on_negative_curvature_with_a_descent_direction
     assert n_products == 1 and p @ g < 0
 
 
+def test_conjugate_gradient_stays_on_the_range_of_a_singular_hessian():
+    """H has the constant vector in its null space (like the softmax intercepts);
+    the right-hand side has a part there that H cannot reduce."""
+    rng = np.random.default_rng(0)
+    n = 8
+    centre = np.eye(n) - 1.0 / n
+    A = centre @ np.diag(np.geomspace(1.0, 1e3, n)) @ centre
+    g = centre @ rng.standard_normal(n) * 1e-16 + 1e-17  # rounding-level, off the range
+
+    def deflate(v):
+        v -= v.mean()
+        return v
+
+    p, _ = conjugate_gradient(lambda v: A @ v, g, rtol=1e-8, max_iter=200)
+    deflated, n_products = conjugate_gradient(
+        lambda v: A @ v, g, rtol=1e-8, max_iter=200, deflate=deflate
+    )
+    least_squares = -np.linalg.pinv(A) @ g
+    assert n_products < 200 and abs(deflated.mean()) < 1e-30
+    np.testing.assert_allclose(deflated, least_squares, rtol=1e-6, atol=1e-24)
+    assert np.abs(p).max() > 1e3 * np.abs(least_squares).max()  # without: off along 1
+
+
 def _line(f_and_slope):
     """A 1-d problem along direction 1 as the line search sees it."""
 

@@ -275,3 +275,66 @@ def test_per_sample_deviance_of_float32_probabilities_is_finite():
     proba = np.array([0.0, 1e-40, 0.5], dtype=np.float32)
     scores = per_sample_score("deviance", None, proba, None)
     assert np.all(np.isfinite(scores)) and scores[0] == pytest.approx(-np.log(1e-300))
+
+
+def test_the_move_validation_starts_from_the_sweep_and_answers_as_from_zero(monkeypatch):
+    """The sweep's fold solutions at the global C start the validation paths (and
+    give t = 0 its scores): the same scores as cold paths, to the precision of a
+    1e-9 gap (parameters within about sqrt(1e-9) of the optimum)."""
+    from sklearn_classreg.linear_model import _cv
+
+    X, y = make_class_blocks(1200, 6, random_state=0)
+    kwargs = dict(Cs=np.logspace(-4, 1, 6), cv=3, tol=1e-9, max_iter=5000, random_state=0)
+    started = CV(**kwargs).fit(X, y)
+    monkeypatch.setattr(_cv, "PATH_MEMORY", 0)  # no path kept: every path from zero
+    cold = CV(**kwargs).fit(X, y)
+    assert started.shrinkage_ == cold.shrinkage_ and started.shrinkage_results_
+    for key, value in cold.shrinkage_results_.items():
+        np.testing.assert_allclose(started.shrinkage_results_[key], value, rtol=1e-5)
+    np.testing.assert_array_equal(started.C_, cold.C_)
+
+
+def test_the_hypergradient_starts_from_the_sweep(monkeypatch):
+    """Its first inner solves start at the sweep's certified solutions (no iteration);
+    the descent then reaches the same held-out deviance as from zero. Its C agree
+    only loosely: the deviance is flat where the descent stops (tested above with
+    finite differences and the symmetric problem)."""
+    from sklearn_classreg.linear_model import _cv
+
+    X, y = make_class_blocks(1200, 6, random_state=0)
+    kwargs = dict(Cs=np.logspace(-4, 1, 6), cv=3, strategy="hypergradient", tol=1e-9)
+
+    def fit(**more):
+        return CV(max_iter=5000, random_state=0, **kwargs, **more).fit(X, y)
+
+    first = [model.n_iter_[0] for model in fit(max_outer_iter=0)._fold_solutions]
+    started = fit()
+    monkeypatch.setattr(_cv, "PATH_MEMORY", 0)
+    cold_first = [model.n_iter_[0] for model in fit(max_outer_iter=0)._fold_solutions]
+    cold = fit()
+    assert first == [0, 0, 0] and min(cold_first) > 0
+    losses = [
+        min(h["loss"] for h in model.hypergradient_history_ if h["accepted"])
+        for model in (started, cold)
+    ]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-3)
+    np.testing.assert_allclose(started.C_, cold.C_, rtol=0.3)
+
+
+def test_records_keep_their_paths_within_the_memory_given():
+    from sklearn_classreg.linear_model._records import cross_validated_records, path_start
+
+    X, y = data(0, n=300)
+    grid = [0.01, 0.1, 1.0]
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    fit = dict(param_name="C", param_range=grid, cv=folds)
+    classes, kept = cross_validated_records(Model(tol=1e-8), X, y, path_memory=2**20, **fit)
+    _, dropped = cross_validated_records(Model(), X, y, **fit)
+    assert all(r.path is None for r in dropped) and path_start(dropped[0], 1, classes) is None
+    for record, (train, _) in zip(kept, folds, strict=True):
+        start = path_start(record, 1, classes)
+        np.testing.assert_array_equal(start.C_, 0.1)
+        alone = Model(C=0.1, tol=1e-8).fit(X[train], y[train])
+        np.testing.assert_allclose(start.predict_proba(X), alone.predict_proba(X), atol=1e-4)
+    with pytest.raises(ValueError, match="starts has 2 entries for 3 folds"):
+        cross_validated_records(Model(), X, y, starts=[None, None], **fit)

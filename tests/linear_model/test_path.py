@@ -129,3 +129,60 @@ def test_the_extrapolated_start_is_taken_only_where_its_loss_is_lower():
     assert _extrapolated_start(objective, solved[1:], 2.0, loss_there=np.inf) is x_now
     assert _extrapolated_start(objective, [(1.0, x_before), (1.0, x_now)], 2.0, np.inf) is x_now
     assert _extrapolated_start(objective, solved, np.inf, loss_there=np.inf) is x_now
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_path_started_from_a_fitted_model_is_certified_on_both_sides(dtype):
+    """Weak C on separable data on one side, strong C on the other: every point is
+    certified and within its tolerance of an independent tight fit."""
+    X, y = make_frozen_features(600, 16, 5, class_sep=2.0, random_state=0)
+    X = X.astype(dtype)
+    origin = Model(C=1.0, tol=1e-6).fit(X, y)
+    Cs = [1e-3, 1e4, 0.1, 1.0, 100.0]  # both sides of the origin, unsorted
+    path = regularization_path(X, y, Cs, tol=1e-6, max_iter=5000, start=origin)
+    assert path.converged.all() and path.gaps.max() <= 1e-6
+    assert path.n_iter[3] <= 1  # the origin's own C: its solution is already certified
+    for i, C in enumerate(Cs):
+        tight = regularization_path(X.astype(np.float64), y, [C], tol=1e-10, max_iter=20000)
+        assert path.objective[i] <= tight.objective[0] * (1 + 2e-6)
+
+
+def test_a_start_far_from_the_path_does_not_leak_into_its_answers():
+    """The weak-C solution as the start of a strong-C path: each point still iterates
+    to its own optimum (the warm start never passes its answer on)."""
+    X, y = make_frozen_features(600, 16, 5, class_sep=2.0, random_state=1)
+    weak = Model(C=1e4, tol=1e-8, max_iter=5000).fit(X, y)
+    Cs = [1e-3, 1e-2]
+    started = regularization_path(X, y, Cs, tol=1e-8, max_iter=5000, start=weak)
+    cold = regularization_path(X, y, Cs, tol=1e-8, max_iter=5000)
+    np.testing.assert_allclose(started.objective, cold.objective, rtol=2e-8)
+    np.testing.assert_allclose(started.coefs, cold.coefs, atol=1e-4)
+    assert np.all(started.n_iter > 0)
+
+
+def test_the_branches_leave_the_origin_outward():
+    from sklearn_classreg.linear_model._path import _branches
+
+    log_C = np.log([1e-3, 1e4, 0.1, 1.0, 100.0])
+    above, below = _branches(log_C, np.log(1.0))
+    np.testing.assert_array_equal(above, [3, 4, 1])
+    np.testing.assert_array_equal(below, [2, 0])
+    (only,) = _branches(log_C, None)
+    np.testing.assert_array_equal(only, [0, 2, 3, 4, 1])
+    (only,) = _branches(log_C, np.log(1e5))  # every point below: one branch, downward
+    np.testing.assert_array_equal(only, [1, 4, 3, 2, 0])
+
+
+@pytest.mark.parametrize(
+    "start, error, message",
+    [
+        ("model", TypeError, "start must be a fitted ClassWiseRegularizedLogisticRegression"),
+        (Model(), ValueError, "start is not fitted"),
+        (Model().fit(*data(4)), ValueError, "fitted on the classes"),
+        (Model().fit(data(3)[0][:, :4], data(3)[1]), ValueError, "start has 4 features; X has 6"),
+    ],
+)
+def test_a_start_that_does_not_fit_the_data_is_a_clear_error(start, error, message):
+    X, y = data(3)
+    with pytest.raises(error, match=message):
+        regularization_path(X, y, [1.0], start=start)
