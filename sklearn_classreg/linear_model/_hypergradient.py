@@ -92,6 +92,7 @@ def optimise_log_C(
     cg_max_iter=50,
     patience=2,
     min_improvement=1e-4,
+    max_rejections=10,
 ):
     """Minimise the summed validation deviance of `problems` over theta = log C.
 
@@ -120,12 +121,16 @@ def optimise_log_C(
     cg_tol, cg_max_iter : float, int
         Precision and budget of each conjugate-gradient solve.
     patience : int, default=2
-        Stop after this many outer iterations without a relative improvement
-        of the best loss larger than `min_improvement`.
+        Stop after this many accepted outer steps in a row without a relative
+        improvement of the best loss larger than `min_improvement`.
     min_improvement : float, default=1e-4
         Relative; smaller gains cost full outer iterations (inner solves and
         conjugate gradients on every fold) for changes in the held-out
         deviance far below its sampling noise.
+    max_rejections : int, default=10
+        Stop after this many rejected steps in a row (the step is then 1/1024
+        of the last accepted one). Rejections alone do not count toward
+        `patience`: halving the step is how the descent gets past them.
 
     Returns
     -------
@@ -154,7 +159,7 @@ def optimise_log_C(
     step = initial_step
     if step is None:
         step = 0.5 / max(np.abs(gradient).max(), 1e-12)
-    stalled = 0
+    stalled = rejections = 0
     for iteration in range(1, max_outer_iter + 1):
         saved = [(problem.x, problem.v) for problem in problems]
         candidate = np.clip(theta - step * gradient, *bounds)
@@ -182,8 +187,11 @@ def optimise_log_C(
         if callback is not None:
             callback(record)
         improved = previous_best - best[0] > min_improvement * abs(previous_best)
-        stalled = 0 if improved else stalled + 1
-        if stalled >= patience or step * np.abs(gradient).max() < 1e-4:
+        if accepted:
+            stalled, rejections = (0 if improved else stalled + 1), 0
+        else:
+            rejections += 1
+        if stalled >= patience or rejections >= max_rejections:
             break
     for problem, x in zip(problems, best[2], strict=True):
         problem.x = x
