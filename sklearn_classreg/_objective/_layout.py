@@ -121,10 +121,11 @@ class LinearLayout:
         The softmax ignores a common shift of the logits (the logit penalty
         too, which penalizes centred logits): the common shift of the
         unpenalized intercepts is in the Hessian's null space, and so is a
-        common shift of the weights when no class is penalized. Gradients have no part there, but
-        rounding gives them one; conjugate gradient cannot reduce it and, once
-        the gradient is at rounding level, grows its solution along it.
-        Removing it keeps the solves on the range of H. Returns v.
+        common shift of the weights when no class is penalized. Gradients
+        have no part there, but rounding gives them one; conjugate gradient
+        cannot reduce it and, once the gradient is at rounding level, grows
+        its solution along it. Removing it keeps the solves on the range of
+        H. `canonical` removes the same directions from parameters. Returns v.
         """
         if self.datafit.shift_invariant:
             W, b = self.unpack(v)
@@ -143,14 +144,7 @@ class LinearLayout:
         penalized, the weights are defined up to a common vector too; centre
         them likewise.
         """
-        coef = coef * 1  # a copy, for NumPy arrays and torch tensors alike
-        if self.datafit.shift_invariant:
-            W, b = self.unpack(coef)
-            if b is not None:
-                b -= b.mean()
-            if not np.any(self.l2_strength):
-                W -= W.mean(axis=0)
-        return coef
+        return self.deflate(coef * 1)  # a copy, for NumPy arrays and torch tensors alike
 
     # ------------------------------------------------------------ certificate
     def duality_gap(self, coef, loss, gradient):
