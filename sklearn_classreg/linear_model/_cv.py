@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
@@ -100,7 +101,14 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
         Of the intervals that decide, per class, whether to leave the global C.
     n_bootstrap : int, default=1000
     max_outer_iter : int, default=30
-        Outer steps of the hypergradient descent.
+        Most outer steps of the hypergradient descent (each solves every fold).
+    outer_tol : float, default=1e-3
+        The hypergradient descent is converged when no change of every C
+        within a factor e (inside the grid widened by a decade each side)
+        lowers the folds' mean held-out deviance by more than this fraction of
+        it, to first order (``hypergradient_stationarity_``). A descent that
+        stops short of it (``max_outer_iter`` reached, or no decrease found)
+        raises a ConvergenceWarning.
     fit_intercept, class_weight, label_smoothing, logit_penalty, solver, tol, max_iter, \
 backend, device
         As in `ClassWiseRegularizedLogisticRegression`.
@@ -134,7 +142,14 @@ backend, device
         held-out scores of the joint validation (larger is better); empty
         when no class had evidence to move.
     hypergradient_history_ : list of dict
-        Outer iterations of the "hypergradient" strategy.
+        Outer iterations of the "hypergradient" strategy (the start is
+        iteration 0): held-out deviance, stationarity, trust radius, inner
+        tolerance, and whether the step was accepted.
+    hypergradient_converged_ : bool
+        Whether the descent reached ``outer_tol`` (False for the other
+        strategies).
+    hypergradient_stationarity_ : float
+        Where it stopped (NaN for the other strategies).
     classes_, coef_, intercept_, n_iter_, n_features_in_, feature_names_in_
         Of the refitted model.
 
@@ -160,6 +175,7 @@ backend, device
         "confidence_level": [Interval(Real, 0, 1, closed="neither")],
         "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
         "max_outer_iter": [Interval(Integral, 0, None, closed="left")],
+        "outer_tol": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -180,6 +196,7 @@ backend, device
         confidence_level=0.95,
         n_bootstrap=1000,
         max_outer_iter=30,
+        outer_tol=1e-3,
         fit_intercept=True,
         class_weight=None,
         label_smoothing=0.0,
@@ -201,6 +218,7 @@ backend, device
         self.confidence_level = confidence_level
         self.n_bootstrap = n_bootstrap
         self.max_outer_iter = max_outer_iter
+        self.outer_tol = outer_tol
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
@@ -353,6 +371,8 @@ backend, device
                 grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
             )
         self.hypergradient_history_ = []
+        self.hypergradient_converged_ = False
+        self.hypergradient_stationarity_ = np.nan
         if self.strategy == "hypergradient":
             starts = [path_start(r, selection.best_global, classes) for r in records]
             chosen = self._hypergradient(
@@ -497,18 +517,28 @@ backend, device
         progress = tqdm(
             total=self.max_outer_iter, disable=self.verbose < 1, desc="hypergradient steps"
         )
-        theta, history = optimise_log_C(
+        result = optimise_log_C(
             problems,
             theta0,
             bounds=bounds,
             tol=self.tol,
             max_iter=self.max_iter,
             max_outer_iter=self.max_outer_iter,
-            callback=lambda record: progress.update(),
+            outer_tol=self.outer_tol,
+            callback=lambda record: progress.update(record["iteration"] > 0),
         )
         progress.close()
-        self.hypergradient_history_ = history
-        C = np.exp(theta)
+        self.hypergradient_history_ = result.history
+        self.hypergradient_converged_ = result.converged
+        self.hypergradient_stationarity_ = result.stationarity
+        if not result.converged:
+            warnings.warn(
+                f"The hypergradient descent did not converge: {result.message}; its "
+                f"stationarity is {result.stationarity:.3g} > outer_tol={self.outer_tol:g}. "
+                "Increase max_outer_iter, or lower tol for tighter inner solves.",
+                ConvergenceWarning,
+            )
+        C = np.exp(result.theta)
         C = np.full(len(classes), C[0]) if len(classes) == 2 else C
         self._fold_solutions = [
             self._model(C=C)._store(train_problem, C, problem.train, problem.x, problem.n_iter)

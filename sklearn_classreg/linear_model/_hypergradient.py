@@ -20,8 +20,11 @@ import numpy as np
 
 from .._solvers import LBFGS, solve_certified
 from .._solvers._conjugate_gradient import conjugate_gradient
+from .._solvers._lbfgs import inverse_hessian_product
 
-__all__ = ["FoldProblem", "hypergradient", "optimise_log_C"]
+__all__ = ["FoldProblem", "LogCResult", "hypergradient", "optimise_log_C"]
+
+_DECADE = float(np.log(10.0))  # the trust region's largest radius: a factor of ten in C
 
 
 @dataclass
@@ -78,6 +81,39 @@ def _solve(problem, tol, max_iter):
     return result
 
 
+@dataclass
+class LogCResult:
+    """The end of `optimise_log_C`.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (n_outputs,)
+        The log C reached; each problem's ``x`` is its solution there.
+    loss : float
+        The mean validation deviance at theta.
+    stationarity : float
+        ``sum_k |theta_k - clip(theta_k - g_k)| / loss`` with g the
+        hypergradient: to first order, the most a change of each C within a
+        factor e (inside the bounds) lowers the loss, relative to it.
+    converged : bool
+        Whether `stationarity` reached the tolerance.
+    message : str
+        Why the descent stopped.
+    history : list of dict
+        One entry per outer step (the start is step 0): the trial's "loss"
+        and "grad_max", the "stationarity" at theta after the step, the trust
+        "radius", "inner_tol" and "cg_tol" of the step, and whether it was
+        "accepted" (a rejected trial leaves theta where it was).
+    """
+
+    theta: np.ndarray
+    loss: float
+    stationarity: float
+    converged: bool
+    message: str
+    history: list
+
+
 def optimise_log_C(
     problems,
     theta,
@@ -86,22 +122,44 @@ def optimise_log_C(
     tol,
     max_iter,
     max_outer_iter=30,
-    initial_step=None,
+    outer_tol=1e-3,
     callback=None,
     cg_tol=1e-3,
     cg_max_iter=50,
-    patience=2,
-    min_improvement=1e-4,
-    max_rejections=10,
+    memory=10,
+    initial_radius=0.5,
+    max_radius=_DECADE,
+    min_radius=1e-4,
 ):
-    """Minimise the summed validation deviance of `problems` over theta = log C.
+    """Minimise the mean validation deviance of `problems` over theta = log C.
 
-    Adaptive gradient descent: a step that raises the loss is undone and the
-    step halved; an accepted one lengthens the next by 1.2. The inner
-    tolerance decreases from 1e-3 (or `tol` if larger) to `tol`. The
-    hypergradients need moderate precision only: each conjugate-gradient
-    solve stops at a relative residual of `cg_tol` (at most `cg_max_iter`
-    products) and starts from the fold's previous solution.
+    Projected L-BFGS in a trust region: the step is the L-BFGS direction on
+    the free entries of theta (those not held at a bound by their
+    hypergradient), cut so that no C changes by more than a factor
+    ``exp(radius)``, and projected into the bounds. A step is accepted when
+    it lowers the loss by a thousandth of what the hypergradient predicts (an Armijo
+    condition); a rejected one is undone and the radius shrinks to a quarter
+    of the step, and the next step is the steepest descent; an accepted step
+    that lowered the loss at least half as predicted and reached the radius
+    doubles it (up to `max_radius`). After a rejection, the current theta is
+    evaluated again as precisely as the trial was, so that the next
+    comparison is between losses of equal precision.
+
+    The radius is what keeps the descent sound where the deviance is flat in
+    some log C_k (a class whose C no longer matters): there a quasi-Newton
+    step alone proposes moves of many decades, which the inexact inner
+    solves cannot support.
+
+    The descent stops when converged: the stationarity measure (see
+    `LogCResult`) is at most `outer_tol`. It also stops, unconverged and
+    saying why, after `max_outer_iter` steps or when the radius falls below
+    `min_radius` (the hypergradient no longer predicts the loss: inner
+    solves or conjugate gradients too loose for this precision).
+
+    The inner tolerance starts at 1e-3 (or `tol` if larger) and halves at
+    every step down to `tol` (HOAG's decreasing tolerances); each
+    conjugate-gradient solve stops at a relative residual of `cg_tol` (at
+    most `cg_max_iter` products) and starts from the fold's previous solution.
 
     Parameters
     ----------
@@ -114,85 +172,166 @@ def optimise_log_C(
     tol, max_iter : float, int
         Final tolerance and iteration budget of each inner solve.
     max_outer_iter : int, default=30
-    initial_step : float, default=None
-        First step in theta; by default one that moves the largest entry by 0.5.
+        Most outer steps (each solves every fold once).
+    outer_tol : float, default=1e-3
+        Stop when the stationarity measure is at most this.
     callback : callable, default=None
-        Called with a dict after every outer iteration.
+        Called with each history entry.
     cg_tol, cg_max_iter : float, int
         Precision and budget of each conjugate-gradient solve.
-    patience : int, default=2
-        Stop after this many accepted outer steps in a row without a relative
-        improvement of the best loss larger than `min_improvement`.
-    min_improvement : float, default=1e-4
-        Relative; smaller gains cost full outer iterations (inner solves and
-        conjugate gradients on every fold) for changes in the held-out
-        deviance far below its sampling noise.
-    max_rejections : int, default=10
-        Stop after this many rejected steps in a row (the step is then 1/1024
-        of the last accepted one). Rejections alone do not count toward
-        `patience`: halving the step is how the descent gets past them.
+    memory : int, default=10
+        Correction pairs of the outer L-BFGS.
+    initial_radius, max_radius, min_radius : float
+        Of the trust region, in log C (its max norm).
 
     Returns
     -------
-    theta : ndarray
-        The best log C found; each problem's ``x`` is then its solution there
-        (at the inner tolerance of the step that found it).
-    history : list of dict
-        Outer iterations: loss, max|gradient|, step, accepted.
+    LogCResult
     """
-    theta = np.clip(np.asarray(theta, dtype=np.float64), *bounds)
-    history = []
+    lower, upper = bounds
+    theta = np.clip(np.asarray(theta, dtype=np.float64), lower, upper)
+    precision = _Precision(tol, cg_tol)
 
-    def evaluate(theta, inner_tol):
+    def evaluate(theta):
         total, gradient = 0.0, np.zeros_like(theta)
         for problem in problems:
             problem.train.set_C(np.exp(theta))
-            _solve(problem, inner_tol, max_iter)
-            loss, grad, _ = hypergradient(problem, cg_tol=cg_tol, cg_max_iter=cg_max_iter)
+            _solve(problem, precision.inner_tol, max_iter)
+            loss, grad, _ = hypergradient(
+                problem, cg_tol=precision.cg_tol, cg_max_iter=cg_max_iter
+            )
             total += loss / len(problems)
             gradient += grad / len(problems)
         return total, gradient
 
-    inner_tol = max(tol, 1e-3)
-    loss, gradient = evaluate(theta, inner_tol)
-    best = (loss, theta.copy(), [problem.x for problem in problems])
-    step = initial_step
-    if step is None:
-        step = 0.5 / max(np.abs(gradient).max(), 1e-12)
-    stalled = rejections = 0
+    def stationarity(theta, gradient, loss):
+        projected = theta - np.clip(theta - gradient, lower, upper)
+        return float(np.abs(projected).sum() / max(abs(loss), 1e-300))
+
+    history = []
+
+    def record(iteration, loss, gradient, accepted):
+        entry = {
+            "iteration": iteration,
+            "loss": float(loss),
+            "stationarity": measure,
+            "grad_max": float(np.abs(gradient).max()),
+            "radius": float(radius),
+            "inner_tol": float(precision.inner_tol),
+            "cg_tol": float(precision.cg_tol),
+            "accepted": bool(accepted),
+        }
+        history.append(entry)
+        if callback is not None:
+            callback(entry)
+
+    radius = float(initial_radius)
+    loss, gradient = evaluate(theta)
+    measure = first = stationarity(theta, gradient, loss)
+    record(0, loss, gradient, True)
+    pairs, accepted = [], True
+    message = f"max_outer_iter={max_outer_iter} steps reached"
     for iteration in range(1, max_outer_iter + 1):
+        if measure <= outer_tol:
+            break
+        # after a rejected step, the steepest descent: it descends within a small
+        # enough radius, where a quasi-Newton direction cut to the radius may not
+        step = _trust_region_step(theta, gradient, pairs if accepted else [], bounds, radius)
+        predicted = float(gradient @ step)  # < 0
         saved = [(problem.x, problem.v) for problem in problems]
-        candidate = np.clip(theta - step * gradient, *bounds)
-        inner_tol = max(tol, 1e-3 * 0.5**iteration)
-        new_loss, new_gradient = evaluate(candidate, inner_tol)
-        accepted = new_loss <= loss + 1e-12 * abs(loss)
-        previous_best = best[0]
+        precision.follow(iteration, measure / first)
+        candidate = theta + step
+        new_loss, new_gradient = evaluate(candidate)
+        accepted = new_loss - loss <= 1e-3 * predicted
         if accepted:
+            length = np.abs(step).max()
+            if new_loss - loss <= 0.5 * predicted and length >= 0.99 * radius:
+                radius = min(2 * radius, max_radius)
+            _add_pair(pairs, step, new_gradient - gradient, memory)
             theta, loss, gradient = candidate, new_loss, new_gradient
-            step *= 1.2
-            if loss < best[0]:
-                best = (loss, theta.copy(), [problem.x for problem in problems])
+            measure = stationarity(theta, gradient, loss)
         else:
             for problem, (x, v) in zip(problems, saved, strict=True):
                 problem.x, problem.v = x, v
-            step *= 0.5
-        record = {
-            "iteration": iteration,
-            "loss": float(new_loss),
-            "grad_max": float(np.abs(new_gradient).max()),
-            "step": float(step),
-            "accepted": bool(accepted),
-        }
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        improved = previous_best - best[0] > min_improvement * abs(previous_best)
-        if accepted:
-            stalled, rejections = (0 if improved else stalled + 1), 0
-        else:
-            rejections += 1
-        if stalled >= patience or rejections >= max_rejections:
+            radius = 0.25 * np.abs(step).max()
+            # theta again, more precisely: the next comparison is between losses
+            # and gradients of equal, higher precision
+            precision.tighten()
+            loss, gradient = evaluate(theta)
+            measure = stationarity(theta, gradient, loss)
+        record(iteration, new_loss, new_gradient, accepted)
+        if radius < min_radius:
+            message = (
+                f"no decrease within a radius of {min_radius:g} in log C: the "
+                "hypergradient does not predict the loss at this precision (inner "
+                f"tol {precision.inner_tol:.2g}, cg_tol {precision.cg_tol:.2g})"
+            )
             break
-    for problem, x in zip(problems, best[2], strict=True):
-        problem.x = x
-    return best[1], history
+    if measure <= outer_tol:
+        message = f"converged: stationarity {measure:.2g} <= outer_tol={outer_tol:g}"
+    return LogCResult(theta, float(loss), measure, measure <= outer_tol, message, history)
+
+
+def _add_pair(pairs, s, y, memory):
+    """Keep the correction pair (s, y) when its curvature is positive."""
+    curvature = float(s @ y)
+    if curvature > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
+        pairs.append((s, y, 1.0 / curvature))
+        del pairs[:-memory]
+
+
+def _trust_region_step(theta, gradient, pairs, bounds, radius):
+    """The projected L-BFGS step from theta, within `radius` (max norm) and the bounds.
+
+    Entries held at a bound by their gradient are fixed; the L-BFGS direction
+    is taken on the others (the pairs restricted to them). Without pairs, or
+    when that direction does not descend, the step is the steepest descent
+    to the radius. It is cut to the radius if longer, and projected into the
+    bounds.
+    """
+    lower, upper = bounds
+    fixed = ((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0))
+    free = np.where(fixed, 0.0, 1.0)
+    restricted = []
+    for s, y, _ in pairs:
+        s, y = s * free, y * free
+        curvature = float(s @ y)
+        if curvature > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
+            restricted.append((s, y, 1.0 / curvature))
+    direction = -inverse_hessian_product(restricted, gradient * free)
+    if not restricted or not direction @ gradient < 0:
+        # steepest descent, to the radius (no curvature to scale it yet)
+        direction = -gradient * free
+        direction *= radius / max(np.abs(direction).max(), 1e-300)
+    length = np.abs(direction).max()
+    if length > radius:
+        direction *= radius / length
+    return np.clip(theta + direction, lower, upper) - theta
+
+
+class _Precision:
+    """Inner tolerance and conjugate-gradient tolerance of the outer descent.
+
+    The inner tolerance halves at every step from 1e-3 (or `tol` if larger)
+    down to `tol` (HOAG's decreasing tolerances). The conjugate gradients,
+    whose error is what is left of the hypergradient near a stationary point
+    (the validation gradient it solves for does not vanish there), follow the
+    stationarity: a tenth of its fraction of the start's, at most `cg_tol`.
+    Each rejected step tightens both tenfold, down to 1e-3 `tol` and 1e-12.
+    """
+
+    def __init__(self, tol, cg_tol):
+        self.tol, self.cg_cap = tol, cg_tol
+        self.inner_tol, self.cg_tol = max(tol, 1e-3), cg_tol
+        self._inner_cap = self._cg_cap_tightened = np.inf
+
+    def follow(self, iteration, progress):
+        """Tolerances for outer step `iteration`, the stationarity at `progress` of its start."""
+        schedule = max(self.tol, 1e-3 * 0.5**iteration)
+        self.inner_tol = min(schedule, self._inner_cap)
+        self.cg_tol = max(min(self.cg_cap, 0.1 * progress, self._cg_cap_tightened), 1e-12)
+
+    def tighten(self):
+        self._inner_cap = max(0.1 * self.inner_tol, 1e-3 * self.tol)
+        self._cg_cap_tightened = max(0.1 * self.cg_tol, 1e-12)
+        self.inner_tol, self.cg_tol = self._inner_cap, self._cg_cap_tightened

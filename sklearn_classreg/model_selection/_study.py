@@ -489,7 +489,9 @@ class ClassWiseStudy:
                 "coupled_oracle_gap_low": coupled["total_low"],
                 "coupled_oracle_gap_high": coupled["total_high"],
                 "coupled_oracle_deviance_gain": float(np.nanmean(coupled["deviance_gain"])),
-                "coupled_oracle_outer_iter": len(tuner.hypergradient_history_),
+                "coupled_oracle_outer_iter": len(tuner.hypergradient_history_) - 1,
+                "coupled_oracle_converged": bool(tuner.hypergradient_converged_),
+                "coupled_oracle_stationarity": float(tuner.hypergradient_stationarity_),
             }
         )
 

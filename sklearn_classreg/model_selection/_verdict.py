@@ -37,6 +37,17 @@ def _reading(totals, key):
     return "not distinguishable from zero"
 
 
+def _unconverged(totals):
+    """A warning sentence when the coupled oracle's descent stopped short."""
+    if totals.get("coupled_oracle_converged", True):
+        return ""
+    return (
+        " Its descent stopped before it converged (stationarity "
+        f"{float(totals['coupled_oracle_stationarity']):.2g} after "
+        f"{totals['coupled_oracle_outer_iter']} steps), so the bound may be higher."
+    )
+
+
 def verdict(totals, *, metric, param_label, alpha):
     """Three sentences (or fewer, where a part was not computed) for the report's opening.
 
@@ -80,7 +91,8 @@ def verdict(totals, *, metric, param_label, alpha):
                 "held-out folds themselves, every class's value acting on every class "
                 "through the softmax. The uncoupled oracle gap, each class at its own best "
                 f"of a sweep in which all classes shared {param_label}, is "
-                f"{float(totals['oracle_gap']):.4f}; no single model need reach it.",
+                f"{float(totals['oracle_gap']):.4f}; no single model need reach it."
+                + _unconverged(totals),
             )
         )
     else:

@@ -238,7 +238,8 @@ def test_coupled_oracle_lowers_the_folds_deviance(fitted):
     study, X, y, folds = fitted
     totals, summary = study.totals_, study.summary_
     history = study.coupled_oracle_.hypergradient_history_
-    assert totals["coupled_oracle_outer_iter"] == len(history) >= 1
+    assert totals["coupled_oracle_outer_iter"] == len(history) - 1 >= 1
+    assert totals["coupled_oracle_converged"] == study.coupled_oracle_.hypergradient_converged_
     # refitted on the folds at the tuned C, against the global C (sample-weighted)
     deviance = {}
     for name, C in (("global", study.best_global_), ("coupled", study.coupled_oracle_.C_)):

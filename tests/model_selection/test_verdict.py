@@ -97,3 +97,28 @@ def test_a_coupled_oracle_that_loses_is_not_called_a_bound():
     (heading, sentence), *_ = verdict(totals, metric="deviance", param_label="C", alpha=0.05)
     assert sentence.startswith("not measured") and "-0.7500" in sentence
     assert "no bound here" in sentence
+
+
+def test_an_unconverged_coupled_oracle_may_be_higher():
+    converged = dict(
+        verdict(
+            _totals(coupled_oracle_converged=True), metric="recall", param_label="C", alpha=0.05
+        )
+    )
+    short = dict(
+        verdict(
+            _totals(
+                coupled_oracle_converged=False,
+                coupled_oracle_stationarity=0.0123,
+                coupled_oracle_outer_iter=30,
+            ),
+            metric="recall",
+            param_label="C",
+            alpha=0.05,
+        )
+    )
+    heading = "What per-class regularization could win at most"
+    assert "converged" not in converged[heading]
+    assert short[heading].startswith(converged[heading])
+    assert "stopped before it converged (stationarity 0.012 after 30 steps)" in short[heading]
+    assert "may be higher" in short[heading]
