@@ -50,6 +50,23 @@ def _fraction(text):
     return value
 
 
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
+    return value
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a non-negative integer")
+    return value
+
+
 def _positive_int(text):
     value = int(text)
     if value < 1:
@@ -100,8 +117,35 @@ def build_parser():
     parser.add_argument(
         "--test-size",
         type=_fraction,
-        default=0.25,
-        help="held-out share for the realised gains (default 0.25)",
+        default=None,
+        help="held-out share of --data for the realised gains (default 0.25)",
+    )
+    parser.add_argument(
+        "--test-data",
+        type=Path,
+        default=None,
+        help=(
+            "a fixed held-out set for the realised gains, in the formats of --data (e.g. an "
+            "official test split); --data is then all training data"
+        ),
+    )
+    parser.add_argument(
+        "--tol",
+        type=_positive_float,
+        default=1e-4,
+        help="relative duality gap every fit is certified at (default 1e-4)",
+    )
+    parser.add_argument(
+        "--max-outer-iter",
+        type=_non_negative_int,
+        default=30,
+        help="most steps of the hypergradient descent (coupled oracle; default 30)",
+    )
+    parser.add_argument(
+        "--outer-tol",
+        type=_positive_float,
+        default=1e-3,
+        help="the hypergradient descent's convergence tolerance (stationarity; default 1e-3)",
     )
     parser.add_argument("--backend", choices=["numba", "torch"], default="numba")
     parser.add_argument("--device", default=None, help="torch device for --backend torch")
@@ -189,16 +233,16 @@ def _load_image_folder(path, size):
     return np.stack(images), np.array(labels)
 
 
-def load_data(args):
-    """(X, y, is_images, description) from the arguments."""
-    path = args.data
+def load_data(args, option="--data"):
+    """(X, y, is_images, description) of `option`'s path (--data or --test-data)."""
+    path = args.data if option == "--data" else args.test_data
     if path is None:
         from .datasets import load_omniglot_sample
 
         X, y = load_omniglot_sample()
         return X, y, True, "Omniglot sample bundled with the package (32 px drawings)"
     if not path.exists():
-        raise UsageError(f"--data {path}: no such file or folder")
+        raise UsageError(f"{option} {path}: no such file or folder")
     if path.is_dir():
         X, y = _load_image_folder(path, args.image_size)
         return X, y, True, f"images from {path}"
@@ -208,7 +252,7 @@ def load_data(args):
     elif suffix in (".csv", ".parquet"):
         X, y = _load_table(path, args.label_column)
     else:
-        raise UsageError(f"--data {path}: use a .npz, .csv or .parquet file, or an image folder")
+        raise UsageError(f"{option} {path}: use a .npz, .csv or .parquet file, or an image folder")
     X = np.asarray(X)
     if X.ndim in (3, 4):
         return X, np.asarray(y), True, f"images from {path.name}"
@@ -244,37 +288,56 @@ def run(args):
 
     verbose = 0 if args.quiet else 1
     started = time.perf_counter()
+    if args.test_data is not None and args.test_size is not None:
+        raise UsageError("give --test-data or --test-size, not both")
+    test_size = 0.25 if args.test_size is None else args.test_size
     X, y, is_images, description = load_data(args)
     if len(X) != len(y):
         raise UsageError(f"{len(X)} samples but {len(y)} labels")
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise UsageError("the labels hold a single class: nothing to classify")
-    needed = args.cv + 1
-    if counts.min() * (1 - args.test_size) < args.cv:
+    kept = 1 if args.test_data is not None else 1 - test_size
+    if counts.min() * kept < args.cv:
+        held_out = "" if args.test_data is not None else f" after holding out {test_size:.0%}"
         raise UsageError(
-            f"the smallest class has {counts.min()} samples: too few for --cv {args.cv} after "
-            f"holding out {args.test_size:.0%}; need at least {needed} per class, or lower "
-            "--cv / --test-size"
+            f"the smallest class has {counts.min()} samples: too few for --cv {args.cv}"
+            f"{held_out}; need at least {args.cv + 1} per class, or lower --cv / --test-size"
         )
-    if is_images:
-        _say(
-            verbose,
-            f"Extracting EfficientNet-Lite0 features of {len(X)} images ({args.image_size} px)",
+    if args.test_data is None:
+        if is_images:
+            _say(
+                verbose,
+                f"Extracting EfficientNet-Lite0 features of {len(X)} images "
+                f"({args.image_size} px)",
+            )
+            X = _features(X, args, verbose)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, stratify=y, random_state=args.seed
         )
-        X = _features(X, args, verbose)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
-    )
+        held_out = f"the rest ({test_size:.0%}) held out"
+    else:
+        X_train, y_train = X, y
+        X_test, y_test, test_images, test_description = load_data(args, "--test-data")
+        _check_test_data(X_train, is_images, X_test, y_test, test_images, classes)
+        if is_images:
+            _say(
+                verbose,
+                f"Extracting EfficientNet-Lite0 features of {len(X_train) + len(X_test)} "
+                f"images ({args.image_size} px)",
+            )
+            X_train, X_test = _features(X_train, args, verbose), _features(X_test, args, verbose)
+        held_out = f"{len(y_test)} held-out samples from {test_description}"
+        description = f"{description} (training), {test_description} (held out)"
     model = ClassWiseRegularizedLogisticRegression(
-        max_iter=1000, backend=args.backend, device=args.device
+        tol=args.tol, max_iter=1000, backend=args.backend, device=args.device
     )
     estimator = model if args.no_scale else make_pipeline(StandardScaler(), model)
     param_name = "C" if args.no_scale else "classwiseregularizedlogisticregression__C"
     _say(
         verbose,
         f"Study: {len(classes)} classes, {len(X_train)} training and {len(X_test)} "
-        f"held-out samples, {X.shape[1]} features, {len(args.Cs)} values of C, "
+        f"held-out samples, {X_train.shape[1]} features, {len(args.Cs)} values of C, "
         f"{args.cv} folds",
     )
     study = ClassWiseStudy(
@@ -285,6 +348,8 @@ def run(args):
         metric=args.metric,
         n_bootstrap=args.n_bootstrap,
         random_state=args.seed,
+        max_outer_iter=args.max_outer_iter,
+        outer_tol=args.outer_tol,
         n_jobs=args.n_jobs,
         verbose=verbose,
     ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
@@ -293,10 +358,12 @@ def run(args):
         args.out,
         title="Class-wise regularization study",
         description=(
-            f"{description}: {len(y)} samples, {len(classes)} classes, {X.shape[1]} features; "
-            f"C over {len(args.Cs)} values from {args.Cs.min():.2g} to {args.Cs.max():.2g}, "
-            f"{args.cv}-fold cross-validation on {1 - args.test_size:.0%} of the data, the "
-            f"rest held out; seed {args.seed}."
+            f"{description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes, "
+            f"{X_train.shape[1]} features{'' if args.no_scale else ', standardised'}; C over "
+            f"{len(args.Cs)} values from {args.Cs.min():.2g} to {args.Cs.max():.2g}, every fit "
+            f"certified to a relative duality gap of {args.tol:g}; {args.cv}-fold "
+            f"cross-validation on {len(y_train)} training samples, {held_out}; seed "
+            f"{args.seed}."
         ),
     )
     print(f"best global C: {study.best_global_:.3g}")
@@ -304,6 +371,26 @@ def run(args):
         print(f"{heading}: {sentence}")
     print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
     return report
+
+
+def _check_test_data(X_train, is_images, X_test, y_test, test_images, classes):
+    """--test-data must be the same kind of data as --data, on its classes."""
+    if len(X_test) != len(y_test):
+        raise UsageError(f"--test-data: {len(X_test)} samples but {len(y_test)} labels")
+    if test_images != is_images:
+        kinds = {True: "images", False: "features"}
+        raise UsageError(
+            f"--test-data holds {kinds[test_images]} but --data holds {kinds[is_images]}"
+        )
+    if X_test.shape[1:] != X_train.shape[1:] and not is_images:
+        raise UsageError(
+            f"--test-data has {X_test.shape[1]} features but --data has {X_train.shape[1]}"
+        )
+    unknown = np.setdiff1d(np.unique(y_test), classes)
+    if len(unknown):
+        raise UsageError(
+            f"--test-data has labels that --data lacks: {', '.join(map(str, unknown[:5]))}"
+        )
 
 
 def _say(verbose, message):

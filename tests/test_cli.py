@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_classreg.cli import main
 from sklearn_classreg.datasets import make_frozen_features
@@ -24,6 +25,27 @@ def test_npz_features_to_a_report(tmp_path, capsys):
     assert "What per-class regularization could win at most: " in printed
     assert "What choosing per class wins on held-out data: " in printed
     assert "How far the spread of optima is from chance: " in printed
+
+
+def test_a_fixed_test_file_and_the_fit_settings(tmp_path, capsys):
+    """--test-data holds the realised gains' held-out set (all of --data trains);
+    --tol, --max-outer-iter and --outer-tol reach the study, and the report says so."""
+    X, y = make_frozen_features(400, 10, 4, random_state=0)
+    np.savez(tmp_path / "train.npz", X=X[:300], y=y[:300])
+    np.savez(tmp_path / "test.npz", X=X[300:], y=y[300:])
+    out = tmp_path / "report"
+    settings = ["--tol", "1e-6", "--max-outer-iter", "0", "--outer-tol", "1e-2"]
+    with pytest.warns(ConvergenceWarning, match="max_outer_iter=0 steps"):
+        main(
+            ["--data", str(tmp_path / "train.npz"), "--test-data", str(tmp_path / "test.npz")]
+            + ["--out", str(out), *settings, *FAST]
+        )
+    html = (out / "index.html").read_text()
+    assert "300 training samples" in html and "100 held-out samples from features" in html
+    assert "relative duality gap of 1e-06" in html and "standardised" in html
+    assert "may be higher" in capsys.readouterr().out  # the unconverged coupled oracle
+    totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
+    assert float(totals["coupled_oracle_outer_iter"]) == 0
 
 
 def test_csv_with_a_label_column(tmp_path):
@@ -91,13 +113,36 @@ def test_image_folder_through_the_frozen_network(tmp_path):
         (["--test-size", "1.5"], "strictly between 0 and 1"),
         (["--cv", "0"], "positive integer"),
         (["--metric", "f1"], "invalid choice"),
+        (["--tol", "0"], "must be a positive number"),
+        (["--max-outer-iter", "-1"], "non-negative integer"),
+        (
+            ["--data", "{tmp}/few.npz", "--test-data", "{tmp}/few.npz", "--test-size", "0.2"],
+            "not both",
+        ),
+        (
+            ["--data", "{tmp}/four.npz", "--test-data", "{tmp}/wide.npz", "--cv", "2"],
+            "--test-data has 3 features but --data has 2",
+        ),
+        (
+            ["--data", "{tmp}/four.npz", "--test-data", "{tmp}/other.npz", "--cv", "2"],
+            "--test-data has labels that --data lacks: 7",
+        ),
+        (
+            ["--data", "{tmp}/four.npz", "--test-data", "{tmp}/missing.npz", "--cv", "2"],
+            "--test-data {tmp}/missing.npz: no such file",
+        ),
     ],
 )
 def test_bad_arguments_and_files_are_one_line_errors(arguments, message, tmp_path, capsys):
     (tmp_path / "bad.txt").write_text("x")
     np.savez(tmp_path / "keys.npz", A=np.zeros((4, 2)))
     np.savez(tmp_path / "few.npz", X=np.zeros((6, 2)), y=np.array([0, 0, 0, 1, 1, 1]))
+    four = np.repeat([0, 1], 4)
+    np.savez(tmp_path / "four.npz", X=np.arange(16.0).reshape(8, 2), y=four)
+    np.savez(tmp_path / "wide.npz", X=np.zeros((8, 3)), y=four)
+    np.savez(tmp_path / "other.npz", X=np.zeros((8, 2)), y=np.repeat([0, 7], 4))
     arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    message = message.replace("{tmp}", str(tmp_path))
     with pytest.raises(SystemExit) as exit_info:
         main([*arguments, "--out", str(tmp_path / "out"), "--quiet"])
     assert exit_info.value.code == 2

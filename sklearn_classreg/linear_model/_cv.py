@@ -304,6 +304,7 @@ backend, device
         if self.refit:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # binary per-class C: warned below
+                warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
                 fitted = self._model(C=self.C_).fit(X, y, sample_weight=sample_weight)
             for name in ("coef_", "intercept_", "n_iter_", "classes_"):
                 setattr(self, name, getattr(fitted, name))

@@ -101,9 +101,11 @@ class LogCResult:
         Why the descent stopped.
     history : list of dict
         One entry per outer step (the start is step 0): the trial's "loss"
-        and "grad_max", the "stationarity" at theta after the step, the trust
-        "radius", "inner_tol" and "cg_tol" of the step, and whether it was
-        "accepted" (a rejected trial leaves theta where it was).
+        and "grad_max"; whether it was "accepted" (a rejected trial leaves
+        theta where it was); the loss ("theta_loss") and "stationarity" at
+        theta after the step; the trust "radius" for the next step; the
+        "inner_tol" and "cg_tol" in force. An accepted trial's loss is below
+        the previous entry's "theta_loss", computed at the same inner_tol.
     """
 
     theta: np.ndarray
@@ -156,10 +158,11 @@ def optimise_log_C(
     `min_radius` (the hypergradient no longer predicts the loss: inner
     solves or conjugate gradients too loose for this precision).
 
-    The inner tolerance starts at 1e-3 (or `tol` if larger) and halves at
-    every step down to `tol` (HOAG's decreasing tolerances); each
-    conjugate-gradient solve stops at a relative residual of `cg_tol` (at
-    most `cg_max_iter` products) and starts from the fold's previous solution.
+    Every inner solve is certified at `tol`, so that the losses compared are
+    of equal precision; each conjugate-gradient solve stops at a relative
+    residual of at most `cg_tol` (at most `cg_max_iter` products) and starts
+    from the fold's previous solution. A rejected step tightens both tenfold,
+    and the current point is evaluated again (see `_Precision`).
 
     Parameters
     ----------
@@ -210,10 +213,11 @@ def optimise_log_C(
 
     history = []
 
-    def record(iteration, loss, gradient, accepted):
+    def record(iteration, trial_loss, gradient, accepted):
         entry = {
             "iteration": iteration,
-            "loss": float(loss),
+            "loss": float(trial_loss),
+            "theta_loss": float(loss),
             "stationarity": measure,
             "grad_max": float(np.abs(gradient).max()),
             "radius": float(radius),
@@ -239,7 +243,7 @@ def optimise_log_C(
         step = _trust_region_step(theta, gradient, pairs if accepted else [], bounds, radius)
         predicted = float(gradient @ step)  # < 0
         saved = [(problem.x, problem.v) for problem in problems]
-        precision.follow(iteration, measure / first)
+        precision.follow(measure / first)
         candidate = theta + step
         new_loss, new_gradient = evaluate(candidate)
         accepted = new_loss - loss <= 1e-3 * predicted
@@ -312,26 +316,23 @@ def _trust_region_step(theta, gradient, pairs, bounds, radius):
 class _Precision:
     """Inner tolerance and conjugate-gradient tolerance of the outer descent.
 
-    The inner tolerance halves at every step from 1e-3 (or `tol` if larger)
-    down to `tol` (HOAG's decreasing tolerances). The conjugate gradients,
-    whose error is what is left of the hypergradient near a stationary point
-    (the validation gradient it solves for does not vanish there), follow the
-    stationarity: a tenth of its fraction of the start's, at most `cg_tol`.
-    Each rejected step tightens both tenfold, down to 1e-3 `tol` and 1e-12.
+    Every loss the descent compares is certified at the same inner tolerance:
+    `tol`, until a rejected step tightens it tenfold (down to 1e-3 `tol`),
+    after which the current point is evaluated again at the new one. The
+    conjugate gradients, whose error is what is left of the hypergradient near
+    a stationary point (the validation gradient they solve for does not vanish
+    there), follow the stationarity: a tenth of its fraction of the start's,
+    at most `cg_tol`; a rejected step tightens them tenfold too (down to 1e-12).
     """
 
     def __init__(self, tol, cg_tol):
-        self.tol, self.cg_cap = tol, cg_tol
-        self.inner_tol, self.cg_tol = max(tol, 1e-3), cg_tol
-        self._inner_cap = self._cg_cap_tightened = np.inf
+        self.inner_tol, self.cg_tol = tol, cg_tol
+        self._floor, self._cg_cap = 1e-3 * tol, cg_tol
 
-    def follow(self, iteration, progress):
-        """Tolerances for outer step `iteration`, the stationarity at `progress` of its start."""
-        schedule = max(self.tol, 1e-3 * 0.5**iteration)
-        self.inner_tol = min(schedule, self._inner_cap)
-        self.cg_tol = max(min(self.cg_cap, 0.1 * progress, self._cg_cap_tightened), 1e-12)
+    def follow(self, progress):
+        """The conjugate gradients' tolerance, the stationarity at `progress` of its start."""
+        self.cg_tol = max(min(self._cg_cap, 0.1 * progress), 1e-12)
 
     def tighten(self):
-        self._inner_cap = max(0.1 * self.inner_tol, 1e-3 * self.tol)
-        self._cg_cap_tightened = max(0.1 * self.cg_tol, 1e-12)
-        self.inner_tol, self.cg_tol = self._inner_cap, self._cg_cap_tightened
+        self.inner_tol = max(0.1 * self.inner_tol, self._floor)
+        self._cg_cap = self.cg_tol = max(0.1 * self.cg_tol, 1e-12)

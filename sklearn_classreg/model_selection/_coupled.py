@@ -24,6 +24,7 @@ far from anything a single model reaches.
 import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
@@ -69,6 +70,8 @@ def tuned_choices(
     confidence_level,
     random_state,
     n_jobs,
+    max_outer_iter=30,
+    outer_tol=1e-3,
 ):
     """The C vector each strategy of `ClassWiseRegularizationCV` picks from the records.
 
@@ -85,7 +88,7 @@ def tuned_choices(
     strategies : iterable of {"per_class", "hypergradient"}
     metric, global_metric : str
         The study's per-class and global metrics.
-    n_bootstrap, confidence_level, random_state, n_jobs
+    n_bootstrap, confidence_level, random_state, n_jobs, max_outer_iter, outer_tol
         As in the study.
 
     Returns
@@ -107,10 +110,13 @@ def tuned_choices(
             confidence_level=confidence_level,
             random_state=random_state,
             n_jobs=n_jobs,
+            max_outer_iter=max_outer_iter,
+            outer_tol=outer_tol,
             **settings,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
+            warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
             chosen[strategy] = tuner._choose(
                 X_seen,
                 y,

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 
@@ -111,6 +112,14 @@ class ClassWiseStudy:
         Tune the coupled oracle (hypergradient on the folds) and score it on
         the folds. It is the "hypergradient" choice, so that strategy's
         realised gain then costs only its refit.
+    max_outer_iter : int, default=30
+        Most outer steps of the hypergradient descent (coupled oracle and
+        "hypergradient" choice), as in `ClassWiseRegularizationCV`.
+    outer_tol : float, default=1e-3
+        Its convergence tolerance (a first-order stationarity), as in
+        `ClassWiseRegularizationCV`. A descent that stops short raises a
+        ConvergenceWarning, and the verdict says the coupled oracle may be
+        higher.
     chance : bool, default=True
         Compute the chance level of the spread and of the oracle gap
         (`n_bootstrap` replicates; no refits).
@@ -184,6 +193,8 @@ class ClassWiseStudy:
         worst_k=5,
         tuned=STRATEGIES,
         coupled_oracle=True,
+        max_outer_iter=30,
+        outer_tol=1e-3,
         chance=True,
         random_state=None,
         n_jobs=None,
@@ -201,6 +212,8 @@ class ClassWiseStudy:
         self.worst_k = worst_k
         self.tuned = tuned
         self.coupled_oracle = coupled_oracle
+        self.max_outer_iter = max_outer_iter
+        self.outer_tol = outer_tol
         self.chance = chance
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -224,6 +237,12 @@ class ClassWiseStudy:
             raise ValueError(f"confidence_level must be in (0, 1); got {self.confidence_level!r}.")
         if not (isinstance(self.n_bootstrap, (int, np.integer)) and self.n_bootstrap >= 1):
             raise ValueError(f"n_bootstrap must be a positive integer; got {self.n_bootstrap!r}.")
+        if not (isinstance(self.max_outer_iter, (int, np.integer)) and self.max_outer_iter >= 0):
+            raise ValueError(
+                f"max_outer_iter must be a non-negative integer; got {self.max_outer_iter!r}."
+            )
+        if not (isinstance(self.outer_tol, (int, float, np.number)) and self.outer_tol >= 0):
+            raise ValueError(f"outer_tol must be a non-negative number; got {self.outer_tol!r}.")
         tuned = (self.tuned,) if isinstance(self.tuned, str) else tuple(self.tuned)
         unknown = [strategy for strategy in tuned if strategy not in STRATEGIES]
         if unknown:
@@ -313,6 +332,8 @@ class ClassWiseStudy:
                 confidence_level=self.confidence_level,
                 random_state=rng.randint(2**31),
                 n_jobs=self.n_jobs,
+                max_outer_iter=self.max_outer_iter,
+                outer_tol=self.outer_tol,
             )
         if "hypergradient" in tuners and self.coupled_oracle:
             self._coupled_oracle(estimator, X, y_checked, folds, records, tuners, generator)
@@ -521,6 +542,7 @@ class ClassWiseStudy:
         self.models_ = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
+            warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
             for name, C in choices.items():
                 if name == "global":
                     model = clone(estimator).set_params(**{self.param_name: C}).fit(X, y)

@@ -319,6 +319,8 @@ def test_the_hypergradient_starts_from_the_sweep(monkeypatch):
     cold = fit(**converged).fit(X, y)
     assert first == [0, 0, 0] and min(cold_first) > 0
     assert started.hypergradient_converged_ and cold.hypergradient_converged_
+    for model in (started, cold):
+        _assert_steps_compared_at_equal_precision(model.hypergradient_history_)
     losses = [model.hypergradient_history_[-1]["loss"] for model in (started, cold)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
     np.testing.assert_allclose(np.log10(started.C_), np.log10(cold.C_), atol=0.05)
@@ -395,6 +397,19 @@ def test_records_keep_their_paths_within_the_memory_given():
         cross_validated_records(Model(), X, y, starts=[None, None], **fit)
 
 
+def _assert_steps_compared_at_equal_precision(history):
+    """Each accepted trial lowers the loss at theta, both certified at the same
+    inner tolerance; a rejected one leaves theta (and, at equal precision, its loss)."""
+    assert history[0]["accepted"] and history[0]["loss"] == history[0]["theta_loss"]
+    for before, step in zip(history[:-1], history[1:], strict=True):
+        assert step["inner_tol"] <= before["inner_tol"]
+        if step["accepted"]:
+            assert step["loss"] < before["theta_loss"]
+            assert step["theta_loss"] == step["loss"]
+        elif step["inner_tol"] == before["inner_tol"]:
+            assert step["theta_loss"] == before["theta_loss"]
+
+
 def test_the_descent_reaches_the_minimum_of_an_independent_reference():
     """Tight inner solves: the descent converges (stationarity 1e-5) to the held-out
     deviance SciPy's L-BFGS-B finds on the same function (exact inner solves by
@@ -441,6 +456,8 @@ def test_the_descent_reaches_the_minimum_of_an_independent_reference():
     )
     assert result.converged, result.message
     assert result.loss == min(h["loss"] for h in result.history if h["accepted"])
+    assert result.loss == result.history[-1]["theta_loss"]
+    _assert_steps_compared_at_equal_precision(result.history)
     assert found.fun <= result.loss <= found.fun * (1 + 2e-6)
     assert len(result.history) <= 30
     assert problem.validation.loss(problem.x) == pytest.approx(result.loss, rel=1e-12)

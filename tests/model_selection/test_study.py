@@ -191,6 +191,10 @@ def test_poisson_bootstrap_intervals_cover():
         (dict(n_bootstrap=0), "n_bootstrap"),
         (dict(param_name="tol"), "param_range is needed"),
         (dict(tuned=("per_class", "grid")), "unknown strategies"),
+        (dict(max_outer_iter=-1), "max_outer_iter must be a non-negative integer"),
+        (dict(max_outer_iter=2.5), "max_outer_iter must be a non-negative integer"),
+        (dict(outer_tol=-1e-3), "outer_tol must be a non-negative number"),
+        (dict(outer_tol="tight"), "outer_tol must be a non-negative number"),
     ],
 )
 def test_bad_parameters_are_clear_errors(kwargs, message):
