@@ -539,6 +539,13 @@ backend, device
                 "Increase max_outer_iter, or lower tol for tighter inner solves.",
                 ConvergenceWarning,
             )
+        if result.n_uncertified:
+            warnings.warn(
+                f"{result.n_uncertified} inner solves of the hypergradient descent ended "
+                f"above tol={self.tol:g} after max_iter={self.max_iter} iterations; its "
+                "losses and hypergradients there are less precise. Increase max_iter.",
+                ConvergenceWarning,
+            )
         C = np.exp(result.theta)
         C = np.full(len(classes), C[0]) if len(classes) == 2 else C
         self._fold_solutions = [

@@ -106,6 +106,8 @@ class LogCResult:
         theta after the step; the trust "radius" for the next step; the
         "inner_tol" and "cg_tol" in force. An accepted trial's loss is below
         the previous entry's "theta_loss", computed at the same inner_tol.
+    n_uncertified : int
+        Inner solves that ran out of iterations above their tolerance.
     """
 
     theta: np.ndarray
@@ -114,6 +116,7 @@ class LogCResult:
     converged: bool
     message: str
     history: list
+    n_uncertified: int = 0
 
 
 def optimise_log_C(
@@ -194,12 +197,14 @@ def optimise_log_C(
     lower, upper = bounds
     theta = np.clip(np.asarray(theta, dtype=np.float64), lower, upper)
     precision = _Precision(tol, cg_tol)
+    uncertified = [0]  # inner solves that ended above their tolerance
 
     def evaluate(theta):
         total, gradient = 0.0, np.zeros_like(theta)
         for problem in problems:
             problem.train.set_C(np.exp(theta))
-            _solve(problem, precision.inner_tol, max_iter)
+            if not _solve(problem, precision.inner_tol, max_iter).success:
+                uncertified[0] += 1
             loss, grad, _ = hypergradient(
                 problem, cg_tol=precision.cg_tol, cg_max_iter=cg_max_iter
             )
@@ -273,7 +278,9 @@ def optimise_log_C(
             break
     if measure <= outer_tol:
         message = f"converged: stationarity {measure:.2g} <= outer_tol={outer_tol:g}"
-    return LogCResult(theta, float(loss), measure, measure <= outer_tol, message, history)
+    return LogCResult(
+        theta, float(loss), measure, measure <= outer_tol, message, history, uncertified[0]
+    )
 
 
 def _add_pair(pairs, s, y, memory):

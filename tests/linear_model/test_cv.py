@@ -346,6 +346,10 @@ def test_an_unconverged_descent_says_so():
     np.testing.assert_allclose(loose.C_, loose.C_global_)
     other = CV(strategy="per_class", cv=3, Cs=3, random_state=0).fit(X, y)
     assert not other.hypergradient_converged_ and np.isnan(other.hypergradient_stationarity_)
+    # inner solves cut short by max_iter are counted and warned about, not used silently
+    kwargs.update(max_iter=3, max_outer_iter=2, tol=1e-8)
+    with pytest.warns(ConvergenceWarning, match=r"inner solves .* ended above tol=1e-08"):
+        CV(**kwargs).fit(X, y)
 
 
 @pytest.mark.parametrize("radius", [0.01, 0.5, 3.0])
