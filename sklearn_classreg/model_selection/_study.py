@@ -151,7 +151,13 @@ class ClassWiseStudy:
         ``spread_p_value``, the same for ``oracle_gap``, and
         ``split_half_spearman`` with its ``split_half_p_value``); the realised
         gains ``realised_gain_<choice>`` with intervals, choice in "naive",
-        "per_class", "hypergradient", and the test scores of each model.
+        "per_class", "hypergradient", and the test scores of each model; the
+        number of classes whose optimum is the grid's smallest and largest
+        value (``n_classes_at_grid_low``, ``n_classes_at_grid_high``).
+    grid_warnings_ : list of str
+        Optima at an end of the grid, where it may be too short: the global
+        optimum, or more than max(2, 5 %) of the classes at one end. Each is
+        also raised as a UserWarning and opens the report.
     tuned_C_ : pandas.DataFrame
         Per class, the C of each tuned choice (columns "naive", "per_class",
         "hypergradient"; those computed).
@@ -419,6 +425,49 @@ class ClassWiseStudy:
             },
             name="totals",
         )
+        self.grid_warnings_ = self._grid_edges(per_class, best_global)
+        for message in self.grid_warnings_:
+            warnings.warn(message, UserWarning, stacklevel=4)
+
+    def _grid_edges(self, per_class, best_global):
+        """Sentences for the optima that sit at an end of the grid (where it may be too short).
+
+        The global optimum at an end is always reported; the classes' optima
+        when more than max(2, 5 % of the classes) sit at one end. The ends are
+        the smallest and largest values (the first and last for a grid of
+        non-numbers). Also sets the totals "n_classes_at_grid_low" and
+        "n_classes_at_grid_high".
+        """
+        values = self.param_values_
+        try:
+            order = np.argsort(np.asarray(values, dtype=float), kind="stable")
+            ends = {"smallest": order[0], "largest": order[-1]}
+        except (TypeError, ValueError):
+            ends = {"first": 0, "last": len(values) - 1}
+        per_class = np.asarray(per_class)
+        (low_name, low), (high_name, high) = ends.items()
+        self.totals_["n_classes_at_grid_low"] = int(np.sum(per_class == low))
+        self.totals_["n_classes_at_grid_high"] = int(np.sum(per_class == high))
+        if len(values) < 3:
+            return []
+        name, K = self.param_name, len(self.classes_)
+        few = max(2, int(np.ceil(0.05 * K)))
+        messages = []
+        for end, index in ends.items():
+            if best_global == index:
+                messages.append(
+                    f"The best global {name} is the {end} value of param_range "
+                    f"({values[index]!r}): the grid may be too short on that side; extend it."
+                )
+            n_classes = int(np.sum(per_class == index))
+            if n_classes > few:
+                messages.append(
+                    f"{n_classes} of {K} classes have their best {name} at the {end} value "
+                    f"of param_range ({values[index]!r}): their optima may lie beyond it, "
+                    "and the spread of optima and the oracle gap are then understated; "
+                    "extend the grid."
+                )
+        return messages
 
     def _pooled_recall(self, records, index):
         """Out-of-fold recall of each class at a value index (or one index per class)."""

@@ -29,6 +29,7 @@ th { background: #f5f5f5; cursor: pointer; position: sticky; top: 0; user-select
 th:first-child, td:first-child { text-align: left; }
 tr.significant td { background: #eef8ee; }
 .verdict { border-left: 4px solid #4a7; padding: 0.2em 1em; background: #f7fbf8; }
+.warning { border-left: 4px solid #c62; padding: 0.2em 1em; background: #fdf5ef; }
 .table-box { max-height: 34em; overflow: auto; border: 1px solid #ddd; }
 """
 
@@ -91,6 +92,17 @@ _CHOICES = (
     ("hypergradient", "hypergradient choice"),
     ("naive", "naive transfer"),
 )
+
+
+def _grid_warnings(study):
+    """The study's grid-edge warnings, above everything else."""
+    messages = getattr(study, "grid_warnings_", [])
+    if not messages:
+        return ""
+    items = "".join(f"<li>{html.escape(message)}</li>" for message in messages)
+    return (
+        f'<div class="warning"><strong>The grid may be too short.</strong><ul>{items}</ul></div>'
+    )
 
 
 def _verdict(study):
@@ -328,6 +340,7 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">{html.escape(description)}</p>
+{_grid_warnings(study)}
 <h2>Verdict</h2>
 {_verdict(study)}
 <h2>Summary</h2>

@@ -1,5 +1,7 @@
 """ClassWiseStudy: its choices against brute force, its intervals, its totals."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -415,3 +417,33 @@ def test_tuning_a_pipeline_fits_its_earlier_steps_per_fold():
     assert "coupled_oracle_gap" in study.totals_
     training_sizes = {len(train) for train, _ in folds}
     assert set(_RecordingScaler.fitted_sizes) <= training_sizes
+
+
+def test_optima_at_an_end_of_the_grid_are_warned_about(tmp_path):
+    """A grid that stops short of the optimum: the global optimum and the classes at its
+    largest value are named, counted in totals_, and open the report; a grid around
+    the optimum says nothing."""
+    pytest.importorskip("matplotlib")
+    from sklearn_classreg.report import write_report
+
+    X, y = data()
+    short = [1e-3, 3e-3, 1e-2]
+    kwargs = dict(
+        cv=3, metric="deviance", n_bootstrap=50, random_state=0, coupled_oracle=False, chance=False
+    )
+    with pytest.warns(UserWarning, match="value of param_range") as caught:
+        study = ClassWiseStudy(param_range=short, **kwargs).fit(X, y)
+    messages = study.grid_warnings_
+    assert [str(w.message) for w in caught if "param_range" in str(w.message)] == messages
+    assert messages[0].startswith("The best global C is the largest value of param_range")
+    K = len(study.classes_)
+    assert study.totals_["n_classes_at_grid_high"] == (study.best_per_class_ == 1e-2).sum() > 2
+    assert f"of {K} classes have their best C at the largest value" in messages[1]
+    page = write_report(study, tmp_path / "report").read_text()
+    assert page.index('class="warning"') < page.index("<h2>Verdict</h2>")
+    around = ClassWiseStudy(param_range=GRID, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*param_range.*")
+        around.fit(X, y)
+    assert around.grid_warnings_ == []
+    assert around.totals_["n_classes_at_grid_high"] <= 2
