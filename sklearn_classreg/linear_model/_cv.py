@@ -104,7 +104,7 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
         Most outer steps of the hypergradient descent (each solves every fold).
     outer_tol : float, default=1e-3
         The hypergradient descent is converged when no change of every C
-        within a factor e (inside the grid widened by a decade each side)
+        within a factor e (inside the range of the grid, which bounds it)
         lowers the folds' mean held-out deviance by more than this fraction of
         it, to first order (``hypergradient_stationarity_``). A descent that
         stops short of it (``max_outer_iter`` reached, or no decrease found)
@@ -514,7 +514,10 @@ backend, device
             train_problems.append(train_problem)
         n_outputs = problems[0].train.n_outputs
         theta0 = np.full(n_outputs, np.log(self.C_global_))
-        bounds = (np.log(grid.min()) - np.log(10), np.log(grid.max()) + np.log(10))
+        # the grid's range: the one the classes' own optima (the uncoupled oracle) are
+        # taken from, so the two oracles search the same values (the study warns when
+        # optima sit at its ends)
+        bounds = (np.log(grid.min()), np.log(grid.max()))
         progress = tqdm(
             total=self.max_outer_iter, disable=self.verbose < 1, desc="hypergradient steps"
         )
@@ -537,6 +540,13 @@ backend, device
                 f"The hypergradient descent did not converge: {result.message}; its "
                 f"stationarity is {result.stationarity:.3g} > outer_tol={self.outer_tol:g}. "
                 "Increase max_outer_iter, or lower tol for tighter inner solves.",
+                ConvergenceWarning,
+            )
+        if result.n_truncated:
+            warnings.warn(
+                f"{result.n_truncated} conjugate-gradient solves of the hypergradient "
+                "descent stopped at their product budget above their tolerance; its "
+                "hypergradients there are less precise.",
                 ConvergenceWarning,
             )
         if result.n_uncertified:

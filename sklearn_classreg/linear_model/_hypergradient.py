@@ -104,10 +104,14 @@ class LogCResult:
         and "grad_max"; whether it was "accepted" (a rejected trial leaves
         theta where it was); the loss ("theta_loss") and "stationarity" at
         theta after the step; the trust "radius" for the next step; the
-        "inner_tol" and "cg_tol" in force. An accepted trial's loss is below
+        "inner_tol" and "cg_tol" in force; the conjugate gradients'
+        "cg_products" (all folds) of the trial. An accepted trial's loss is below
         the previous entry's "theta_loss", computed at the same inner_tol.
     n_uncertified : int
         Inner solves that ran out of iterations above their tolerance.
+    n_truncated : int
+        Conjugate-gradient solves cut at ``cg_max_iter`` products above their
+        tolerance (their hypergradients are less precise).
     """
 
     theta: np.ndarray
@@ -117,6 +121,7 @@ class LogCResult:
     message: str
     history: list
     n_uncertified: int = 0
+    n_truncated: int = 0
 
 
 def optimise_log_C(
@@ -130,7 +135,7 @@ def optimise_log_C(
     outer_tol=1e-3,
     callback=None,
     cg_tol=1e-3,
-    cg_max_iter=50,
+    cg_max_iter=500,
     memory=10,
     initial_radius=0.5,
     max_radius=_DECADE,
@@ -197,17 +202,22 @@ def optimise_log_C(
     lower, upper = bounds
     theta = np.clip(np.asarray(theta, dtype=np.float64), lower, upper)
     precision = _Precision(tol, cg_tol)
-    uncertified = [0]  # inner solves that ended above their tolerance
+    # inner solves that ended above their tolerance, conjugate gradients cut at
+    # cg_max_iter, and the products of the last evaluation
+    counts = {"uncertified": 0, "truncated": 0, "products": 0}
 
     def evaluate(theta):
         total, gradient = 0.0, np.zeros_like(theta)
+        counts["products"] = 0
         for problem in problems:
             problem.train.set_C(np.exp(theta))
             if not _solve(problem, precision.inner_tol, max_iter).success:
-                uncertified[0] += 1
-            loss, grad, _ = hypergradient(
+                counts["uncertified"] += 1
+            loss, grad, n_products = hypergradient(
                 problem, cg_tol=precision.cg_tol, cg_max_iter=cg_max_iter
             )
+            counts["truncated"] += n_products >= cg_max_iter
+            counts["products"] += n_products
             total += loss / len(problems)
             gradient += grad / len(problems)
         return total, gradient
@@ -228,6 +238,7 @@ def optimise_log_C(
             "radius": float(radius),
             "inner_tol": float(precision.inner_tol),
             "cg_tol": float(precision.cg_tol),
+            "cg_products": counts["products"],
             "accepted": bool(accepted),
         }
         history.append(entry)
@@ -279,7 +290,14 @@ def optimise_log_C(
     if measure <= outer_tol:
         message = f"converged: stationarity {measure:.2g} <= outer_tol={outer_tol:g}"
     return LogCResult(
-        theta, float(loss), measure, measure <= outer_tol, message, history, uncertified[0]
+        theta,
+        float(loss),
+        measure,
+        measure <= outer_tol,
+        message,
+        history,
+        counts["uncertified"],
+        counts["truncated"],
     )
 
 
