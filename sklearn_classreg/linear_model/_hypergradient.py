@@ -152,7 +152,7 @@ def optimise_log_C(
     of the step, and the next step is the steepest descent; an accepted step
     that lowered the loss at least half as predicted and reached the radius
     doubles it (up to `max_radius`). After a rejection, the current theta is
-    evaluated again as precisely as the trial was, so that the next
+    evaluated again at the tightened precision (below), so that the next
     comparison is between losses of equal precision.
 
     The radius is what keeps the descent sound where the deviance is flat in
@@ -228,7 +228,7 @@ def optimise_log_C(
 
     history = []
 
-    def record(iteration, trial_loss, gradient, accepted):
+    def record(iteration, trial_loss, gradient, products, accepted):
         entry = {
             "iteration": iteration,
             "loss": float(trial_loss),
@@ -238,7 +238,7 @@ def optimise_log_C(
             "radius": float(radius),
             "inner_tol": float(precision.inner_tol),
             "cg_tol": float(precision.cg_tol),
-            "cg_products": counts["products"],
+            "cg_products": products,
             "accepted": bool(accepted),
         }
         history.append(entry)
@@ -248,7 +248,7 @@ def optimise_log_C(
     radius = float(initial_radius)
     loss, gradient = evaluate(theta)
     measure = first = stationarity(theta, gradient, loss)
-    record(0, loss, gradient, True)
+    record(0, loss, gradient, counts["products"], True)
     pairs, accepted = [], True
     message = f"max_outer_iter={max_outer_iter} steps reached"
     for iteration in range(1, max_outer_iter + 1):
@@ -262,6 +262,7 @@ def optimise_log_C(
         precision.follow(measure / first)
         candidate = theta + step
         new_loss, new_gradient = evaluate(candidate)
+        trial_products = counts["products"]
         accepted = new_loss - loss <= 1e-3 * predicted
         if accepted:
             length = np.abs(step).max()
@@ -279,7 +280,7 @@ def optimise_log_C(
             precision.tighten()
             loss, gradient = evaluate(theta)
             measure = stationarity(theta, gradient, loss)
-        record(iteration, new_loss, new_gradient, accepted)
+        record(iteration, new_loss, new_gradient, trial_products, accepted)
         if radius < min_radius:
             message = (
                 f"no decrease within a radius of {min_radius:g} in log C: the "
