@@ -420,7 +420,7 @@ def _assert_steps_compared_at_equal_precision(history):
 def test_the_descent_reaches_the_minimum_of_an_independent_reference():
     """Tight inner solves: the descent converges (stationarity 1e-5) to the held-out
     deviance SciPy's L-BFGS-B finds on the same function (exact inner solves by
-    Newton), to 2e-6. Measured: 9.4e-7 above it after 13 steps. Two classes go to
+    Newton), to 2e-6. Measured: 4.9e-7 above it after 13 steps. Two classes go to
     the bound C = 1e3 and a third wanders where the deviance is flat in its log C
     (its C is ill-determined, so only the loss is compared). The gradient descent
     this replaced was 1.0e-5 above it after 200 steps; with three rejected steps
