@@ -21,6 +21,7 @@ from ._logistic import (
     ClassWiseRegularizedLogisticRegression,
     ProbabilisticLinearClassifierMixin,
     _C_used,
+    ignore_binary_C_warning,
 )
 from ._records import PATH_MEMORY, cross_validated_records, path_start
 from ._selection import GLOBAL_METRICS, select
@@ -303,8 +304,7 @@ backend, device
         )
         if self.refit:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # binary per-class C: warned below
-                warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
+                ignore_binary_C_warning()  # warned below
                 fitted = self._model(C=self.C_).fit(X, y, sample_weight=sample_weight)
             for name in ("coef_", "intercept_", "n_iter_", "classes_"):
                 setattr(self, name, getattr(fitted, name))

@@ -86,13 +86,22 @@ def _C_per_output(C, classes):
         return C
     if C[0] != C[1]:
         warnings.warn(
-            f"C has different values for the two classes {classes.tolist()}: "
+            f"{_BINARY_C_MESSAGE} {classes.tolist()}: "
             "with two classes, per-class penalties act only through their sum, "
             "so they have no class-specific effect. Fitting one weight vector "
             f"with C = (C_0 + C_1) / 2 = {binary_C(C):g}.",
             UserWarning,
         )
     return np.array([binary_C(C)])
+
+
+_BINARY_C_MESSAGE = "C has different values for the two classes"
+
+
+def ignore_binary_C_warning():
+    """Silence `_C_per_output`'s two-class warning (and only it) in a
+    ``warnings.catch_warnings()`` block, where a caller gives it once itself."""
+    warnings.filterwarnings("ignore", message=_BINARY_C_MESSAGE, category=UserWarning)
 
 
 def _C_used(C, classes):

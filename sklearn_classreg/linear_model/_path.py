@@ -10,7 +10,12 @@ from tqdm.auto import tqdm
 
 from .._objective._penalty import check_C
 from .._solvers._vector import dot
-from ._logistic import ClassWiseRegularizedLogisticRegression, _C_per_output, _C_used
+from ._logistic import (
+    ClassWiseRegularizedLogisticRegression,
+    _C_per_output,
+    _C_used,
+    ignore_binary_C_warning,
+)
 
 __all__ = ["RegularizationPath", "regularization_path"]
 
@@ -242,7 +247,7 @@ def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator
 
     n_points = len(grid)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # binary C warning: given once above
+        ignore_binary_C_warning()  # given once above
         objective = template._make_objective(problem, grid[branches[0][0]])
     if origin is not None:
         origin = (origin[0], objective.pack(*origin[1:]))
@@ -254,7 +259,7 @@ def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator
     used = np.zeros_like(grid)
     progress = tqdm(total=n_points, disable=verbose < 1, desc="regularization path")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # binary C warning: given once above
+        ignore_binary_C_warning()  # given once above
         for branch in branches:
             # (log C, solution) of the last two points; each branch leaves from the origin
             solved, last_loss = ([] if origin is None else [origin]), None

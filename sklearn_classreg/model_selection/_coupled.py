@@ -24,11 +24,11 @@ far from anything a single model reaches.
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
 from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
+from ..linear_model._logistic import ignore_binary_C_warning
 from ..linear_model._records import cross_validated_records
 from ..linear_model._selection import (
     CLASS_METRICS,
@@ -115,8 +115,7 @@ def tuned_choices(
             **settings,
         )
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
-            warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
+            ignore_binary_C_warning()  # binary: per-class C collapses
             chosen[strategy] = tuner._choose(
                 X_seen,
                 y,

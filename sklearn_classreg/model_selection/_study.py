@@ -6,12 +6,12 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
+from ..linear_model._logistic import ignore_binary_C_warning
 from ..linear_model._records import (
     PATH_MEMORY,
     cross_validated_records,
@@ -590,8 +590,7 @@ class ClassWiseStudy:
         )
         self.models_ = {}
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # binary: per-class C collapses
-            warnings.simplefilter("default", ConvergenceWarning)  # a UserWarning too
+            ignore_binary_C_warning()  # binary: per-class C collapses
             for name, C in choices.items():
                 if name == "global":
                     model = clone(estimator).set_params(**{self.param_name: C}).fit(X, y)
