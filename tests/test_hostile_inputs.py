@@ -224,7 +224,7 @@ def test_metrics_refuse_bad_probabilities():
         (dict(C=[1.0, 0.0, 1.0]), "C must be positive"),
         (dict(C=[1.0, -1.0, 1.0]), "C must be positive"),
         (dict(C=[1.0, np.nan, 1.0]), "C must be positive"),
-        (dict(C={0: 1.0, 1: 1.0, 7: 1.0}), "not class labels: 7"),
+        (dict(C={0: 1.0, 1: 1.0, "7": 1.0}), "cannot be class labels: '7'"),
         (dict(C={0: 1.0, 1: 1.0}), "no value for the classes 2"),
         (dict(label_smoothing=1.0), "label_smoothing"),
         (dict(label_smoothing=[0.1, -0.1, 0.0]), "label_smoothing"),

@@ -27,6 +27,11 @@ def per_class_vector(value, classes, *, name):
     Parameters
     ----------
     value : float, array-like of shape (n_classes,) or dict
+        A dict needs a value for every class of `classes`. Keys for other
+        labels of the same type are ignored, as scikit-learn's ``class_weight``
+        does: a dict written for the whole dataset still applies to a
+        cross-validation fold that lacks a class. Keys of another type (the
+        string '0' for integer labels) are an error.
     classes : ndarray of shape (n_classes,)
         Sorted class labels (``classes_``).
     name : str
@@ -41,16 +46,21 @@ def per_class_vector(value, classes, *, name):
     >>> import numpy as np
     >>> per_class_vector({"b": 2.0, "a": 1.0}, np.array(["a", "b"]), name="C")
     array([1., 2.])
+    >>> per_class_vector({"a": 1.0, "b": 2.0, "c": 3.0}, np.array(["a", "b"]), name="C")
+    array([1., 2.])
     """
     n_classes = len(classes)
     if isinstance(value, dict):
-        index = {label: i for i, label in enumerate(classes.tolist())}
-        unknown = [key for key in value if key not in index]
-        if unknown:
+        foreign = [key for key in value if not _can_be_label(key, classes)]
+        if foreign:
+            strings = _string_labels(classes)
+            example = "'0', not 0, for string" if strings else "0, not '0', for numeric"
             raise ValueError(
-                f"{name} has keys that are not class labels: {_labels(unknown)}. "
-                f"The classes seen in y are: {_labels(classes)}."
+                f"{name} has keys that cannot be class labels: {_labels(foreign)}. "
+                f"The classes seen in y are {_labels(classes)}: keys must be labels of "
+                f"the same type (e.g. {example} labels)."
             )
+        index = {label: i for i, label in enumerate(classes.tolist())}
         missing = [label for label in classes.tolist() if label not in value]
         if missing:
             raise ValueError(
@@ -59,7 +69,9 @@ def per_class_vector(value, classes, *, name):
             )
         vector = np.empty(n_classes, dtype=np.float64)
         for key, item in value.items():
-            vector[index[key]] = _as_float(item, name, f"{name}[{key!r}]")
+            item = _as_float(item, name, f"{name}[{key!r}]")  # every entry, used or not
+            if key in index:  # other labels are absent from this y: ignored
+                vector[index[key]] = item
         return vector
     if isinstance(value, Real):
         return np.full(n_classes, _as_float(value, name, name), dtype=np.float64)
@@ -77,6 +89,21 @@ def per_class_vector(value, classes, *, name):
             "a dict {label: value}, or a scalar."
         )
     return vector
+
+
+def _can_be_label(key, classes):
+    """Whether a dict key has the type of the labels: a string for string
+    labels, a number for numeric ones. Only such keys may name a class absent
+    from the data at hand."""
+    if _string_labels(classes):
+        return isinstance(key, str)
+    return isinstance(key, Real)
+
+
+def _string_labels(classes):
+    return classes.dtype.kind in "US" or (
+        classes.dtype.kind == "O" and all(isinstance(label, str) for label in classes)
+    )
 
 
 def _as_float(item, name, where):

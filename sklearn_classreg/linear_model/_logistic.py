@@ -185,7 +185,9 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
     C : float, array-like of shape (n_classes,) or dict, default=1.0
         Inverse L2 regularization strength, per class: a float for all
         classes, an array in ``classes_`` order, or a dict {class label: C}
-        with every class. ``np.inf`` leaves a class unpenalized; on separable
+        with every class of y (keys for labels that y lacks are ignored, as
+        for `class_weight`: a fold without a rare class still fits).
+        ``np.inf`` leaves a class unpenalized; on separable
         data its weights then grow until `max_iter` (with a
         ConvergenceWarning), but stay finite.
 

@@ -41,11 +41,27 @@ def test_dict_keys_may_be_numpy_scalars_of_the_labels():
     np.testing.assert_array_equal(vector, [2.0, 1.0])
 
 
+def test_dict_keys_for_labels_absent_from_y_are_ignored_as_in_class_weight():
+    # A dict written for the whole dataset applies to a fold that lacks a class.
+    vector = per_class_vector({"ant": 1.0, "bee": 2.0, "cat": 3.0, "dog": 4.0}, CLASSES, name="C")
+    np.testing.assert_array_equal(vector, [1.0, 2.0, 3.0])
+    vector = per_class_vector({0: 1.0, 1: 2.0, 2: 3.0}, np.array([0, 2]), name="C")
+    np.testing.assert_array_equal(vector, [1.0, 3.0])
+
+
+@pytest.mark.parametrize("classes, key", [(np.array([0, 1]), "0"), (np.array(["0", "1"]), 0)])
+def test_dict_keys_of_another_type_than_the_labels_are_errors(classes, key):
+    value = {label: 1.0 for label in classes.tolist()} | {key: 1.0}
+    with pytest.raises(ValueError, match=r"C has keys that cannot be class labels: '?0'?\. "):
+        per_class_vector(value, classes, name="C")
+
+
 @pytest.mark.parametrize(
     "value, message",
     [
         ({"ant": 1.0, "bee": 1.0}, r"C has no value for the classes 'cat'"),
-        ({"ant": 1.0, "bee": 1.0, "cat": 1.0, "dog": 1.0}, r"not class labels: 'dog'"),
+        ({"ant": 1.0, "bee": 1.0, "cat": 1.0, 0: 1.0}, r"keys that cannot be class labels: 0\."),
+        ({"ant": 1.0, "bee": 1.0, "cat": 1.0, "dog": "x"}, r"C\['dog'\] must be a number"),
         ([1.0, 2.0], r"shape \(2,\) but there are 3 classes \('ant', 'bee', 'cat'\)"),
         ([[1.0, 2.0, 3.0]], r"shape \(1, 3\)"),
         ("strong", "C must be a number, an array"),

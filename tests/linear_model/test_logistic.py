@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 from scipy.special import expit, logsumexp, softmax
-from sklearn.datasets import load_digits, load_wine, make_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -406,6 +406,32 @@ def test_pipeline_and_grid_search_drop_in():
     assert grid.best_score_ > 0.9
 
 
+def test_dict_C_applies_to_folds_that_lack_a_class():
+    # Unshuffled KFold on iris: each training fold lacks one of the three classes.
+    X, y = load_iris(return_X_y=True)
+    C = {0: 1.0, 1: 0.5, 2: 2.0}
+    scores = cross_validate(Model(C=C), X, y, cv=KFold(3), error_score="raise")
+    assert np.isfinite(scores["test_score"]).all()
+    train = y != 0
+    model = Model(C=C).fit(X[train], y[train])
+    reference = Model(C=0.5 * (0.5 + 2.0)).fit(X[train], y[train])  # two classes: the mean
+    np.testing.assert_allclose(model.coef_, reference.coef_)
+
+
+def test_grid_search_over_dict_C_with_a_class_rarer_than_the_folds():
+    X, y = make_classification(
+        n_samples=120, n_features=6, n_informative=4, n_classes=4,
+        weights=[0.4, 0.3, 0.28, 0.02], random_state=0,
+    )  # fmt: skip
+    folds = KFold(5, shuffle=True, random_state=2)
+    assert min(len(np.unique(y[train])) for train, _ in folds.split(X)) == 3  # class 3 lacks
+    candidates = [{0: 1.0, 1: 1.0, 2: 1.0, 3: 0.1}, {0: 0.1, 1: 1.0, 2: 1.0, 3: 1.0}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitFailedWarning)
+        grid = GridSearchCV(Model(), {"C": candidates}, cv=folds).fit(X, y)
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+
+
 # ---------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "C, message",
@@ -415,7 +441,7 @@ def test_pipeline_and_grid_search_drop_in():
         ([1.0, -1.0, 1.0], "C must be positive"),
         ([1.0, np.nan, 1.0], "C must be positive"),
         ({0: 1.0, 1: 1.0}, r"C has no value for the classes 2"),
-        ({0: 1.0, 1: 1.0, 2: 1.0, 7: 1.0}, "C has keys that are not class labels: 7"),
+        ({0: 1.0, 1: 1.0, 2: 1.0, "7": 1.0}, "C has keys that cannot be class labels: '7'"),
         ({0: 1.0, 1: "a", 2: 1.0}, r"C\[1\] must be a number"),
     ],
 )
