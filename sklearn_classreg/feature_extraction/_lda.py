@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.metrics import confusion_matrix
@@ -93,7 +94,8 @@ def weight_lda_angle(estimator, X, y, classes):
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     a, b = classes
     labels = list(estimator.classes_)
-    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    coef = estimator.coef_
+    coef = np.asarray(coef.toarray() if sparse.issparse(coef) else coef, dtype=np.float64)
     if coef.shape[0] == 1:
         direction = coef[0]
     else:

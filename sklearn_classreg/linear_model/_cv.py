@@ -21,6 +21,7 @@ from ._logistic import (
     ClassWiseRegularizedLogisticRegression,
     ProbabilisticLinearClassifierMixin,
     _C_used,
+    dense_coef,
     ignore_binary_C_warning,
 )
 from ._records import PATH_MEMORY, cross_validated_records, path_start
@@ -508,7 +509,7 @@ backend, device
             x0 = (
                 objective.zeros()
                 if start is None
-                else objective.pack(start.coef_, start.intercept_)
+                else objective.pack(dense_coef(start), start.intercept_)
             )
             problems.append(FoldProblem(objective, validation, x0))
             train_problems.append(train_problem)

@@ -9,7 +9,7 @@ from scipy import sparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -27,7 +27,7 @@ from .._objective._penalty import binary_C, check_C, check_label_smoothing
 from .._solvers import SOLVERS, solve_certified
 from .._utils._validation import check_label_types
 
-__all__ = ["ClassWiseRegularizedLogisticRegression"]
+__all__ = ["ClassWiseRegularizedLogisticRegression", "dense_coef"]
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,19 @@ def _C_used(C, classes):
     return np.full(2, binary_C(C)) if len(classes) == 2 else np.array(C, dtype=np.float64)
 
 
-class ProbabilisticLinearClassifierMixin(LinearClassifierMixin):
+def dense_coef(estimator):
+    """`estimator.coef_` as a dense array, also after `sparsify()`."""
+    coef = estimator.coef_
+    return coef.toarray() if sparse.issparse(coef) else coef
+
+
+class ProbabilisticLinearClassifierMixin(SparseCoefMixin, LinearClassifierMixin):
     """Probabilities of a fitted softmax / sigmoid linear model (coef_, intercept_).
 
     Shared by the estimators of this module; also accepts torch tensors.
+    ``sparsify()`` and ``densify()`` convert ``coef_`` as in scikit-learn's
+    linear models (a warm start or a path started from the model reads it
+    dense either way).
     """
 
     def decision_function(self, X):
@@ -449,10 +458,11 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
                 ConvergenceWarning,
             )
         elif not result.success:
+            # scikit-learn's wording first: code that filters warnings by it works
             warnings.warn(
-                f"The {self.solver} solver did not converge{where}: {result.message}. "
-                "Increase max_iter, scale the features (e.g. StandardScaler), or "
-                "loosen tol.",
+                f"{self.solver} failed to converge after {result.nit} iteration(s){where}: "
+                f"{result.message}. Increase the number of iterations (max_iter), scale "
+                "the features (e.g. StandardScaler), or loosen tol.",
                 ConvergenceWarning,
             )
 
@@ -473,7 +483,7 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
     def _warm_start_coef(self):
         """(classes_, coef_, intercept_) of the previous fit, if warm starting."""
         if self.warm_start and hasattr(self, "coef_"):
-            return self.classes_, self.coef_, self.intercept_
+            return self.classes_, dense_coef(self), self.intercept_
         return None
 
     def _total_sample_weight(self, X, y, y_index, classes, sample_weight):

@@ -14,6 +14,7 @@ from ._logistic import (
     ClassWiseRegularizedLogisticRegression,
     _C_per_output,
     _C_used,
+    dense_coef,
     ignore_binary_C_warning,
 )
 
@@ -167,7 +168,7 @@ def _check_start(start, problem, template):
         raise ValueError(
             f"start has {start.coef_.shape[1]} features; X has {template.n_features_in_}."
         )
-    return float(np.log(start.C_).mean()), start.coef_, start.intercept_
+    return float(np.log(start.C_).mean()), dense_coef(start), start.intercept_
 
 
 def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator_params):
@@ -288,9 +289,9 @@ def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator
             for i in np.flatnonzero(~converged)[:10]
         )
         warnings.warn(
-            f"The {template.solver} solver did not converge at {np.sum(~converged)} of "
+            f"{template.solver} failed to converge at {np.sum(~converged)} of "
             f"{n_points} points of the path (tol={template.tol:g}): {missed}. "
-            "Increase max_iter or loosen tol.",
+            "Increase the number of iterations (max_iter) or loosen tol.",
             ConvergenceWarning,
         )
     params = {k: v for k, v in template.get_params().items() if k != "C"}

@@ -269,6 +269,14 @@ def test_convergence_warnings_pass_through():
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
+def test_sparsify_and_densify():
+    X, y = data(5)
+    cv = CV(Cs=[0.1, 1.0], cv=2, strategy="global").fit(X, y)
+    proba = cv.predict_proba(X)
+    np.testing.assert_allclose(cv.sparsify().predict_proba(X), proba, rtol=1e-5)  # float32
+    assert isinstance(cv.densify().coef_, np.ndarray)
+
+
 def test_per_sample_deviance_of_float32_probabilities_is_finite():
     from sklearn_classreg.linear_model._selection import per_sample_score
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 from scipy.special import expit, logsumexp, softmax
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
-from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -346,11 +346,34 @@ def test_unpenalized_multinomial_reports_centred_weights():
     np.testing.assert_allclose(model.intercept_.sum(), 0.0, atol=1e-13)
 
 
-def test_convergence_warning_at_max_iter():
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_convergence_warning_at_max_iter_starts_with_scikit_learns_words(solver):
+    # scikit-learn's wording first ("lbfgs failed to converge after 3 iteration(s)",
+    # "newton-cg failed to converge ... Increase the number of iterations"), so that
+    # filters written for LogisticRegression catch it; then the gap reached.
     X, y = dataset("digits", 3)
-    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
-        model = Model(max_iter=3, tol=1e-12).fit(X, y)
+    with pytest.warns(ConvergenceWarning) as record:
+        model = Model(max_iter=3, tol=1e-12, solver=solver).fit(X, y)
     assert model.n_iter_.tolist() == [3]
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(f"{solver} failed to converge after 3 iteration(s): ")
+    assert "reached max_iter=3 with relative duality gap" in message
+    assert "Increase the number of iterations (max_iter)" in message
+
+
+def test_sparsify_and_densify_as_in_scikit_learn():
+    X, y = dataset("digits", 3)
+    model = Model(C=0.1, warm_start=True).fit(X, y)
+    dense_proba = model.predict_proba(X)
+    assert model.sparsify() is model and sparse.issparse(model.coef_)
+    np.testing.assert_allclose(model.predict_proba(X), dense_proba, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.predict_proba(sparse.csr_matrix(X)), dense_proba, atol=1e-14)
+    model.fit(X, y)  # the warm start reads the sparse coef_ and has nothing left to do
+    assert model.n_iter_.tolist() == [0] and not sparse.issparse(model.coef_)
+    model.sparsify().densify()
+    assert isinstance(model.coef_, np.ndarray)
+    with pytest.raises(NotFittedError, match="must be fitted before sparsifying"):
+        Model().sparsify()
 
 
 def test_warm_start_continues_from_the_previous_solution():

@@ -76,7 +76,7 @@ def test_objective_decreases_with_C():
 
 def test_points_that_do_not_converge_are_reported():
     X, y = data(3)
-    with pytest.warns(ConvergenceWarning, match="did not converge at 3 of 3 points"):
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge at 3 of 3 points"):
         path = regularization_path(X, y, [0.1, 1.0, 10.0], max_iter=1, tol=1e-12)
     assert not path.converged.any()
 
@@ -145,6 +145,15 @@ def test_a_path_started_from_a_fitted_model_is_certified_on_both_sides(dtype):
     for i, C in enumerate(Cs):
         tight = regularization_path(X.astype(np.float64), y, [C], tol=1e-10, max_iter=20000)
         assert path.objective[i] <= tight.objective[0] * (1 + 2e-6)
+
+
+def test_a_sparsified_start_starts_a_path_as_its_dense_twin():
+    X, y = make_frozen_features(300, 8, 4, random_state=0)
+    origin = Model(C=1.0, tol=1e-6).fit(X, y)
+    dense = regularization_path(X, y, [1.0, 10.0], tol=1e-6, start=origin)
+    sparse_start = regularization_path(X, y, [1.0, 10.0], tol=1e-6, start=origin.sparsify())
+    np.testing.assert_array_equal(sparse_start.coefs, dense.coefs)
+    assert sparse_start.n_iter[0] <= 1
 
 
 def test_a_start_far_from_the_path_does_not_leak_into_its_answers():
