@@ -11,6 +11,13 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from tqdm.auto import tqdm
 
@@ -256,7 +263,7 @@ backend, device
         return grid
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **params):
         """Choose C by cross-validation, then refit on all the data.
 
         Parameters
@@ -264,12 +271,21 @@ backend, device
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the training fits and of the held-out scores.
+            Weights of the training fits and of the held-out scores. A
+            callable `scoring` is given them too, unless metadata routing is
+            enabled: then it gets them only if it asked
+            (``scorer.set_score_request(sample_weight=True)``), as in
+            scikit-learn's ``LogisticRegressionCV``.
+        **params : dict
+            Only with ``sklearn.set_config(enable_metadata_routing=True)``:
+            metadata routed to the splitter (``groups``) and to a callable
+            `scoring`.
 
         Returns
         -------
         self
         """
+        _raise_for_params(params, self, "fit")
         check_label_types(y)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
         if sample_weight is not None:
@@ -284,8 +300,9 @@ backend, device
         global_metric, class_metric = (
             ("score", "recall") if callable(self.scoring) else _SCORINGS[self.scoring]
         )
+        split_params, scorer_weight = self._routed(sample_weight, params)
         cv = check_cv(self.cv, y, classifier=True)
-        folds = list(cv.split(X, y))
+        folds = list(cv.split(X, y, **split_params))
         model = self._model(warm_start=False, verbose=0)
         classes, records = cross_validated_records(
             model,
@@ -296,12 +313,22 @@ backend, device
             cv=folds,
             sample_weight=sample_weight,
             scorer=self.scoring if callable(self.scoring) else None,
+            scorer_weight=scorer_weight,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             path_memory=0 if self.strategy == "global" else PATH_MEMORY,
         )
         self._choose(
-            X, y, sample_weight, folds, grid, classes, records, global_metric, class_metric
+            X,
+            y,
+            sample_weight,
+            folds,
+            grid,
+            classes,
+            records,
+            global_metric,
+            class_metric,
+            scorer_weight=scorer_weight,
         )
         if self.refit:
             with warnings.catch_warnings():
@@ -310,6 +337,40 @@ backend, device
             for name in ("coef_", "intercept_", "n_iter_", "classes_"):
                 setattr(self, name, getattr(fitted, name))
         return self
+
+    def _routed(self, sample_weight, params):
+        """(the splitter's metadata, the callable scoring's weights) for `fit`.
+
+        Without metadata routing the scorer gets `sample_weight`, as in
+        scikit-learn's ``LogisticRegressionCV``; with it, what it asked for.
+        """
+        if not _routing_enabled():
+            return {}, sample_weight
+        routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
+        scorer_weight = routed.scorer.score.get("sample_weight") if "scorer" in routed else None
+        return routed.splitter.split, scorer_weight
+
+    def get_metadata_routing(self):
+        """How `fit`'s metadata is routed (scikit-learn's metadata routing).
+
+        ``sample_weight`` is the fit's own; ``groups`` goes to the splitter;
+        a callable `scoring` gets what it asks for.
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRouter
+        """
+        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
+        router.add(
+            splitter=check_cv(self.cv, classifier=True),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        if callable(self.scoring):
+            router.add(
+                scorer=self.scoring,
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
+            )
+        return router
 
     def _choose(
         self,
@@ -324,6 +385,7 @@ backend, device
         class_metric,
         *,
         pipeline=None,
+        scorer_weight=None,
     ):
         """Choose C from the folds' records by `strategy`; sets ``C_`` and the results.
 
@@ -368,6 +430,7 @@ backend, device
                     leave,
                     global_metric,
                     pipeline,
+                    scorer_weight,
                 )
             chosen = _moved(
                 grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
@@ -420,6 +483,7 @@ backend, device
         leave,
         global_metric,
         pipeline=None,
+        scorer_weight=None,
     ):
         """Score the per-class moves together, at fractions t of the way; pick the best t.
 
@@ -459,6 +523,7 @@ backend, device
                 cv=[folds[p] for p in positions],
                 sample_weight=sample_weight,
                 scorer=scorer,
+                scorer_weight=scorer_weight,
                 n_jobs=self.n_jobs,
                 starts=[path_start(records[p], g, classes) for p in positions],
             )

@@ -156,6 +156,7 @@ def _fold_records(
     fast,
     sample_weight,
     scorer,
+    scorer_weight,
     start,
     path_memory,
 ):
@@ -188,7 +189,7 @@ def _fold_records(
         proba_of_true[i] = proba[np.arange(len(test)), y_index]
         score = global_scores(y_test, proba, labels=classes, sample_weight=test_weight)
         if scorer is not None:
-            weights = None if sample_weight is None else test_weight
+            weights = None if scorer_weight is None else scorer_weight[test]
             score["score"] = _score(scorer, model, X_eval, y_test, weights)
         scores.append(score)
     return FoldRecords(
@@ -205,7 +206,7 @@ def _fold_records(
 
 
 def _score(scorer, model, X, y, sample_weight):
-    """scorer(model, X, y), with the test weights when weights were given."""
+    """scorer(model, X, y), with the scorer's test weights when it has any."""
     if sample_weight is None:
         return float(scorer(model, X, y))
     return float(scorer(model, X, y, sample_weight=sample_weight))
@@ -222,6 +223,7 @@ def cross_validated_records(
     groups=None,
     sample_weight=None,
     scorer=None,
+    scorer_weight=None,
     n_jobs=None,
     verbose=0,
     starts=None,
@@ -231,7 +233,9 @@ def cross_validated_records(
 
     `sample_weight` weights the training fits and the test scores; `scorer`
     (``scorer(estimator, X, y)``, greater is better) adds a "score" to each
-    fold's global scores.
+    fold's global scores, called with ``sample_weight=`` the test part of
+    `scorer_weight` when that is given (metadata routing decides whether a
+    scorer takes weights, so they are passed apart).
 
     When `param_name` is the C of this library's estimator (the fast path:
     one warm-started `regularization_path` per fold), `starts` gives, per
@@ -260,6 +264,12 @@ def cross_validated_records(
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
         if sample_weight.shape != y.shape:
             raise ValueError(f"sample_weight has shape {sample_weight.shape} but y has {y.shape}.")
+    if scorer_weight is not None:
+        scorer_weight = np.asarray(scorer_weight, dtype=np.float64)
+        if scorer_weight.shape != y.shape:
+            raise ValueError(
+                f"The scorer's sample_weight has shape {scorer_weight.shape} but y has {y.shape}."
+            )
     splitter = check_cv(cv, y, classifier=True)
     folds = list(splitter.split(X, y, groups))
     fast = uses_fast_path(estimator, param_name)
@@ -280,6 +290,7 @@ def cross_validated_records(
             fast,
             sample_weight,
             scorer,
+            scorer_weight,
             start,
             path_memory / len(folds),
         )

@@ -3,7 +3,19 @@
 A scorer is called as ``scorer(estimator, X, y, sample_weight=None)``; it
 takes the estimator's ``predict_proba`` and ``classes_``, so folds that lack
 a class are scored correctly (the probabilities keep their columns).
+
+Under scikit-learn's metadata routing (``enable_metadata_routing=True``) a
+scorer takes ``sample_weight`` only when asked to, as scikit-learn's own
+scorers do: ``scorer.set_score_request(sample_weight=True)``; weights passed
+to a scorer that did not ask raise ``UnsetMetadataPassedError``.
 """
+
+from sklearn.utils.metadata_routing import (
+    UNCHANGED,
+    MetadataRequest,
+    _raise_for_params,
+    _routing_enabled,
+)
 
 from . import _classwise
 
@@ -36,13 +48,51 @@ class ClasswiseScorer:
         self.score_func = score_func
         self.greater_is_better = greater_is_better
         self.kwargs = kwargs
+        self._sample_weight_request = None  # routing: unrequested until set
 
-    def __call__(self, estimator, X, y, sample_weight=None):
+    def __call__(self, estimator, X, y, sample_weight=None, **kwargs):
+        _raise_for_params(kwargs, self, None)
         y_proba = estimator.predict_proba(X)
         score = self.score_func(
             y, y_proba, labels=estimator.classes_, sample_weight=sample_weight, **self.kwargs
         )
         return score if self.greater_is_better else -score
+
+    def set_score_request(self, *, sample_weight=UNCHANGED):
+        """Whether the scorer takes ``sample_weight`` under metadata routing.
+
+        As scikit-learn's scorers: True (take it), False (do not), None
+        (unrequested: passing weights raises), or an alias string. Only with
+        ``sklearn.set_config(enable_metadata_routing=True)``. It changes this
+        scorer: call it on a copy (``make_classwise_scorer`` or
+        ``copy.deepcopy``) rather than on a shared module-level scorer.
+
+        Returns
+        -------
+        self
+        """
+        if not _routing_enabled():
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing is enabled: "
+                "sklearn.set_config(enable_metadata_routing=True)."
+            )
+        if sample_weight is not UNCHANGED:
+            self._sample_weight_request = sample_weight
+        return self
+
+    def get_metadata_routing(self):
+        """The scorer's metadata request: ``sample_weight`` for ``score``.
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRequest
+        """
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="sample_weight", alias=self._sample_weight_request)
+        return request
+
+    def _routing_repr(self):
+        return repr(self)
 
     def __repr__(self):
         sign = "" if self.greater_is_better else ", greater_is_better=False"

@@ -237,6 +237,52 @@ def test_sample_weight_and_custom_scorer():
     assert np.isfinite(model.cv_results_["mean_test_score"]).all()
 
 
+def _scores_with(scorer_request, *, routing, **fit_params):
+    import sklearn
+
+    from sklearn_classreg.metrics import make_classwise_scorer, worst_class_accuracy
+
+    X, y = data(3)
+    scorer = make_classwise_scorer(worst_class_accuracy)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        if scorer_request is not None:
+            scorer.set_score_request(sample_weight=scorer_request)
+        model = CV(Cs=[0.01, 0.1, 1.0], cv=3, scoring=scorer, strategy="global")
+        return model.fit(X, y, **fit_params).cv_results_["mean_test_score"]
+
+
+def test_metadata_routing_gives_the_scorer_weights_only_when_it_asks():
+    from sklearn.exceptions import UnsetMetadataPassedError
+
+    X, y = data(3)
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    legacy = _scores_with(None, routing=False, sample_weight=weights)  # fits and scorer
+    asked = _scores_with(True, routing=True, sample_weight=weights)
+    declined = _scores_with(False, routing=True, sample_weight=weights)  # fits only
+    np.testing.assert_allclose(asked, legacy)
+    assert not np.allclose(declined, legacy)
+    fits_only = _scores_with(None, routing=False)  # scorer unweighted, fits unweighted
+    assert not np.allclose(declined, fits_only)  # the fits were weighted
+    with pytest.raises(UnsetMetadataPassedError, match=r"ClasswiseScorer\.score"):
+        _scores_with(None, routing=True, sample_weight=weights)
+
+
+def test_metadata_routing_gives_groups_to_the_splitter():
+    import sklearn
+    from sklearn.model_selection import GroupKFold
+
+    X, y = data(3)
+    groups = np.arange(len(y)) % 7
+    with pytest.raises(ValueError, match="only supported if enable_metadata_routing=True"):
+        CV(Cs=[0.1, 1.0], cv=GroupKFold(3)).fit(X, y, groups=groups)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = CV(Cs=[0.1, 1.0], cv=GroupKFold(3), strategy="global").fit(X, y, groups=groups)
+    expected = CV(Cs=[0.1, 1.0], cv=list(GroupKFold(3).split(X, y, groups)), strategy="global")
+    np.testing.assert_array_equal(
+        model.cv_results_["mean_test_score"], expected.fit(X, y).cv_results_["mean_test_score"]
+    )
+
+
 @pytest.mark.parametrize("strategy", ["per_class", "hypergradient"])
 def test_binary_problems_reduce_to_one_C(strategy):
     X, y = data(4, n_classes=2)
