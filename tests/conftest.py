@@ -196,3 +196,22 @@ def reference():
     and ``objective(coef, intercept)``.
     """
     return tight_optimum
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how scikit-learn's own LogisticRegression tests fared on this estimator."""
+    counts = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        reports = terminalreporter.stats.get(outcome, [])
+        counts[outcome] = sum(
+            "test_sklearn_suite.py" in getattr(report, "nodeid", "")
+            and getattr(report, "when", "call") in ("call", "setup")
+            and (outcome != "passed" or report.when == "call")
+            for report in reports
+        )
+    if any(counts.values()):
+        terminalreporter.write_line(
+            "scikit-learn's linear_model/tests/test_logistic.py on this estimator: "
+            f"{counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
+            f"{counts['skipped']} not applicable (skipped with their reasons)"
+        )
