@@ -9,11 +9,12 @@ arrays per fold), with the fold's global scores. Per-class curves, honest
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
+from sklearn.utils.metadata_routing import _routing_enabled, process_routing
+from sklearn.utils.parallel import Parallel, delayed  # carries the config (routing) to workers
 from tqdm.auto import tqdm
 
 from .._utils._validation import check_targets
@@ -130,7 +131,8 @@ def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight, 
     """
     if isinstance(estimator, Pipeline):
         preprocessing = Pipeline(clone(estimator).steps[:-1])
-        X_train = preprocessing.fit_transform(X_train, y_train)
+        preprocessing_params, sample_weight = _pipeline_weights(estimator, sample_weight)
+        X_train = preprocessing.fit_transform(X_train, y_train, **preprocessing_params)
         X_test = preprocessing.transform(X_test)
         final = estimator.steps[-1][1]
     else:
@@ -141,6 +143,24 @@ def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight, 
         X_train, y_train, list(param_range), sample_weight=sample_weight, start=start, **params
     )
     return [(path.estimator(i), X_test) for i in range(len(path))], path
+
+
+def _pipeline_weights(pipeline, sample_weight):
+    """(fit params of the earlier steps, weights of the last step) for a weighted fit.
+
+    Under metadata routing the Pipeline's requests decide: the earlier steps
+    are fitted with the weights if one of them asked, the last step's path
+    is weighted if it asked. Without routing, only the last step is weighted.
+    """
+    if sample_weight is None or not _routing_enabled():
+        return {}, sample_weight
+    routed = process_routing(pipeline, "fit", sample_weight=sample_weight)
+    earlier = any(
+        routed[name].get("fit_transform") or routed[name].get("fit")
+        for name, _ in pipeline.steps[:-1]
+    )
+    last = routed[pipeline.steps[-1][0]].get("fit", {}).get("sample_weight")
+    return ({"sample_weight": sample_weight} if earlier else {}), last
 
 
 def _fold_records(

@@ -8,6 +8,13 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
@@ -226,6 +233,26 @@ class ClassWiseStudy:
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
+    def get_metadata_routing(self):
+        """How `fit`'s metadata is routed: to the splitter (``groups``).
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRouter
+        """
+        return MetadataRouter(owner=type(self).__name__).add(
+            splitter=check_cv(self.cv, classifier=True),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+
+    def _split_params(self, groups, params):
+        """The splitter's keyword arguments: `groups`, or what routing gives it."""
+        if not _routing_enabled():
+            return {"groups": groups}
+        if groups is not None:
+            params = {**params, "groups": groups}
+        return process_routing(self, "fit", **params).splitter.split
+
     def _check_params(self):
         if self.metric not in SAMPLE_METRICS:
             raise ValueError(
@@ -268,7 +295,7 @@ class ClassWiseStudy:
             param_range = np.logspace(-4, 4, 20)
         return estimator, list(param_range), global_metric, tuned
 
-    def fit(self, X, y, *, X_test=None, y_test=None, groups=None):
+    def fit(self, X, y, *, X_test=None, y_test=None, groups=None, **params):
         """Run the cross-validated sweep and the analysis.
 
         Parameters
@@ -279,16 +306,31 @@ class ClassWiseStudy:
             Held-out data for the realised gain (when the parameter is C of
             this library's estimator). Without them, no realised gain.
         groups : array-like of shape (n_samples,), default=None
+            For group-aware splitters (e.g. ``GroupKFold``); with metadata
+            routing enabled, given to the splitter if it asks for it.
+        **params : dict
+            Only with ``sklearn.set_config(enable_metadata_routing=True)``:
+            metadata for the splitter. The study weighs no samples (its
+            bootstrap intervals, oracles and held-out refits are unweighted),
+            so ``sample_weight`` is an error rather than silently dropped.
 
         Returns
         -------
         self
         """
+        if "sample_weight" in params:
+            raise ValueError(
+                "ClassWiseStudy weighs no samples: its bootstrap intervals, oracles and "
+                "held-out refits are unweighted. Drop sample_weight (or study a resampled "
+                "dataset)."
+            )
+        _raise_for_params(params, self, "fit")
         estimator, param_range, global_metric, tuned = self._check_params()
         if (X_test is None) != (y_test is None):
             raise ValueError("Give both X_test and y_test, or neither.")
         y_checked = check_targets(X, y)
-        folds = list(check_cv(self.cv, y_checked, classifier=True).split(X, y_checked, groups))
+        splitter = check_cv(self.cv, y_checked, classifier=True)
+        folds = list(splitter.split(X, y_checked, **self._split_params(groups, params)))
         grid = _numeric_C_grid(estimator, self.param_name, param_range)
         testing = X_test is not None
         strategies = [

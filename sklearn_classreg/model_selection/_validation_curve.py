@@ -2,6 +2,14 @@
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 
 from ..linear_model._records import cross_validated_records
 from ..linear_model._selection import CLASS_METRICS, GLOBAL_METRICS, fold_counts
@@ -71,6 +79,7 @@ def classwise_validation_curve(
     cv=5,
     metrics=("recall", "deviance", "accuracy", "balanced_accuracy", "worst_class_accuracy"),
     groups=None,
+    params=None,
     n_jobs=None,
     verbose=0,
 ):
@@ -102,6 +111,15 @@ def classwise_validation_curve(
         "worst_pairwise_accuracy". "deviance" gives both.
     groups : array-like of shape (n_samples,), default=None
         For group-aware splitters.
+    params : dict, default=None
+        Metadata for the fits, as in :func:`sklearn.model_selection.validation_curve`.
+        The one the records use is ``sample_weight``: it weights the training
+        fits and the held-out metrics (and "support" is then the held-out
+        weight). Without metadata routing it is given to the estimator (for a
+        Pipeline, enable routing). With ``enable_metadata_routing=True`` it
+        goes where the estimator asked (``set_fit_request(sample_weight=True)``;
+        unrequested weights raise), and `groups` goes to the splitter that
+        asks for it.
     n_jobs : int, default=None
         Folds run in parallel with joblib (any joblib backend: Dask, Ray...).
     verbose : int, default=0
@@ -135,6 +153,7 @@ def classwise_validation_curve(
     0.01   1.0  0.64  0.98
     1.00   1.0  0.94  0.98
     """
+    sample_weight, groups = _routed_fit_metadata(estimator, cv, y, groups, params)
     classes, records = cross_validated_records(
         estimator,
         X,
@@ -143,7 +162,43 @@ def classwise_validation_curve(
         param_range=param_range,
         cv=cv,
         groups=groups,
+        sample_weight=sample_weight,
         n_jobs=n_jobs,
         verbose=verbose,
     )
     return curve_frame(classes, records, param_name, list(param_range), list(metrics))
+
+
+def _routed_fit_metadata(estimator, cv, y, groups, params):
+    """(sample_weight, groups) for the records, from `params` and metadata routing."""
+    params = {} if params is None else dict(params)
+    if _routing_enabled():
+        if groups is not None:
+            params["groups"] = groups
+        router = (
+            MetadataRouter(owner="classwise_validation_curve")
+            .add(
+                estimator=estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit")
+            )
+            .add(
+                splitter=check_cv(cv, y, classifier=True),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+        routed = process_routing(router, "fit", **params)
+        fit_params, groups = dict(routed.estimator.fit), routed.splitter.split.get("groups")
+    else:
+        fit_params = params
+        if "sample_weight" in fit_params and isinstance(estimator, Pipeline):
+            raise ValueError(
+                "params={'sample_weight': ...} with a Pipeline needs metadata routing, to say "
+                "which steps take the weights: sklearn.set_config(enable_metadata_routing=True) "
+                "and set_fit_request(sample_weight=True) on those steps."
+            )
+    sample_weight = fit_params.pop("sample_weight", None)
+    if fit_params:
+        raise ValueError(
+            f"params has {sorted(fit_params)}: the per-class records take sample_weight "
+            "only (and groups, for the splitter)."
+        )
+    return sample_weight, groups

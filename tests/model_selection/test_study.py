@@ -447,3 +447,32 @@ def test_optima_at_an_end_of_the_grid_are_warned_about(tmp_path):
         around.fit(X, y)
     assert around.grid_warnings_ == []
     assert around.totals_["n_classes_at_grid_high"] <= 2
+
+
+def test_groups_reach_the_splitter_with_or_without_metadata_routing():
+    import sklearn
+    from sklearn.model_selection import GroupKFold
+
+    X, y = make_frozen_features(300, 8, 4, random_state=0)
+    groups = np.arange(len(y)) % 6
+    study = ClassWiseStudy(param_range=[0.1, 1.0], cv=GroupKFold(3), coupled_oracle=False)
+    plain = study.fit(X, y, groups=groups).curve_
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = study.fit(X, y, groups=groups).curve_
+    folds = list(GroupKFold(3).split(X, y, groups))
+    direct = ClassWiseStudy(param_range=[0.1, 1.0], cv=folds, coupled_oracle=False).fit(X, y)
+    pd.testing.assert_frame_equal(plain, direct.curve_)
+    pd.testing.assert_frame_equal(routed, direct.curve_)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_sample_weight_is_an_error_not_silently_dropped(routing):
+    import sklearn
+
+    X, y = make_frozen_features(120, 4, 3, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        with pytest.raises(ValueError, match="ClassWiseStudy weighs no samples"):
+            ClassWiseStudy(param_range=[1.0]).fit(X, y, sample_weight=np.ones(len(y)))
+        if not routing:
+            with pytest.raises(ValueError, match="only supported if enable_metadata_routing"):
+                ClassWiseStudy(param_range=[1.0]).fit(X, y, other=np.ones(len(y)))

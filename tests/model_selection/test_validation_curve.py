@@ -140,3 +140,100 @@ def test_verbose_progress_bar(capsys):
         verbose=1,
     )
     assert "folds (C)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- metadata, routing
+WEIGHTS = np.random.default_rng(0).uniform(0.1, 3.0, 300)
+STEP = "classwiseregularizedlogisticregression"
+
+
+def weighted_by_hand(X, y, weights, *, scaler=None):
+    """Each fold's per-class deviance of a weighted fit (tol 1e-10), averaged with the
+    held-out weights. `scaler`: None, or "weighted" / "unweighted" StandardScaler."""
+    values = []
+    for train, test in StratifiedKFold(3).split(X, y):
+        X_train, X_test = X[train], X[test]
+        if scaler is not None:
+            fitted = StandardScaler().fit(
+                X_train, sample_weight=weights[train] if scaler == "weighted" else None
+            )
+            X_train, X_test = fitted.transform(X_train), fitted.transform(X_test)
+        model = Model(tol=1e-10).fit(X_train, y[train], sample_weight=weights[train])
+        proba = model.predict_proba(X_test)
+        loss = -np.log(proba[np.arange(len(test)), np.searchsorted(model.classes_, y[test])])
+        for k in model.classes_:
+            mask = y[test] == k
+            values.append(np.average(loss[mask], weights=weights[test][mask]))
+    return np.array(values)
+
+
+def per_class_values(curve, value_index=0):
+    rows = curve[(curve.value_index == value_index) & (curve["class"] != "all")]
+    return rows.sort_values(["fold", "class"]).value.to_numpy()
+
+
+def test_sample_weight_weighs_fits_and_held_out_metrics():
+    X, y = data()
+    curve = classwise_validation_curve(
+        Model(tol=1e-10), X, y, param_name="C", param_range=[1.0], cv=3,
+        metrics=["deviance"], params={"sample_weight": WEIGHTS},
+    )  # fmt: skip
+    expected = weighted_by_hand(X, y, WEIGHTS)
+    np.testing.assert_allclose(per_class_values(curve), expected, rtol=1e-5)
+    unweighted = classwise_validation_curve(
+        Model(tol=1e-10), X, y, param_name="C", param_range=[1.0], cv=3, metrics=["deviance"]
+    )
+    assert np.abs(per_class_values(unweighted) - expected).max() > 1e-3  # the weights matter
+
+
+@pytest.mark.parametrize("scaler_asks", [True, False])
+def test_routed_weights_reach_the_steps_that_ask_on_the_fast_path_too(scaler_asks):
+    import sklearn
+
+    X, y = data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=scaler_asks),
+            Model(tol=1e-10).set_fit_request(sample_weight=True),
+        )
+        curve = classwise_validation_curve(
+            pipeline, X, y, param_name=f"{STEP}__C", param_range=[0.1, 1.0], cv=3,
+            metrics=["deviance"], params={"sample_weight": WEIGHTS},
+        )  # fmt: skip
+    expected = weighted_by_hand(X, y, WEIGHTS, scaler="weighted" if scaler_asks else "unweighted")
+    np.testing.assert_allclose(per_class_values(curve, value_index=1), expected, rtol=1e-5)
+
+
+def test_unrequested_routed_weights_raise_and_groups_reach_the_splitter():
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.model_selection import GroupKFold
+
+    X, y = data()
+    groups = np.arange(len(y)) % 6
+    kwargs = dict(param_name="C", param_range=[1.0], metrics=["accuracy"])
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            classwise_validation_curve(Model(), X, y, params={"sample_weight": WEIGHTS}, **kwargs)
+        routed = classwise_validation_curve(
+            Model(), X, y, cv=GroupKFold(3), groups=groups, **kwargs
+        )
+    folds = list(GroupKFold(3).split(X, y, groups))
+    direct = classwise_validation_curve(Model(), X, y, cv=folds, **kwargs)
+    pd.testing.assert_frame_equal(routed, direct)
+
+
+@pytest.mark.parametrize(
+    "estimator, params, message",
+    [
+        (make_pipeline(StandardScaler(), Model()), {"sample_weight": WEIGHTS}, "needs metadata"),
+        (Model(), {"sample_weight": WEIGHTS, "check_input": False}, r"\['check_input'\]"),
+    ],
+)
+def test_params_the_records_cannot_use_are_clear_errors(estimator, params, message):
+    X, y = data()
+    name = f"{STEP}__C" if hasattr(estimator, "steps") else "C"
+    with pytest.raises(ValueError, match=message):
+        classwise_validation_curve(
+            estimator, X, y, param_name=name, param_range=[1.0], params=params
+        )
