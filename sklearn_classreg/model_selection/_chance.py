@@ -45,7 +45,7 @@ __all__ = ["ChanceLevel", "chance_level", "split_half_agreement"]
 class ChanceLevel:
     """Observed spread and oracle gap against their null distributions."""
 
-    spread: float  # IQR of log10 optimum, recomputed on the pooled curves
+    spread: float  # IQR of the optima on log_values' scale, on the pooled curves
     spread_null: np.ndarray  # (n_replicates,)
     oracle_gap: float  # mean over classes, pooled curves
     oracle_gap_null: np.ndarray
@@ -77,7 +77,9 @@ def chance_level(records, n_classes, *, metric, log_values, n_bootstrap, rng, ba
     n_classes : int
     metric : {"recall", "deviance", "one_vs_all_accuracy"}
     log_values : ndarray of shape (n_values,) or None
-        log10 of the swept values (None: not numeric, the spread is NaN).
+        The swept values on the spread's scale: log10 of positive values (C),
+        the values themselves when the grid has 0 (label smoothing); None when
+        they are not numbers (the spread is NaN).
     n_bootstrap : int
     rng : numpy Generator
     batch : int

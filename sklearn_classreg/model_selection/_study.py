@@ -429,7 +429,7 @@ class ClassWiseStudy:
             },
             index=pd.Index(self.classes_, name="class"),
         )
-        log_optimum = self._log_values(per_class)
+        optimum_values, scale = self._spread_values(per_class)
         recall_global = self._pooled_recall(records, best_global)
         recall_per_class = self._pooled_recall(records, per_class)
         worst_k = min(self.worst_k, K)
@@ -455,9 +455,9 @@ class ClassWiseStudy:
                 "n_significant": int(np.sum(low > 0)),
                 "n_significantly_worse": int(np.sum(high < 0)),
                 "n_classes": K,
-                "iqr_log10_optimum": float(np.subtract(*np.nanpercentile(log_optimum, [75, 25])))
-                if log_optimum is not None
-                else np.nan,
+                "iqr_log10_optimum": _iqr(optimum_values) if scale == "log10" else np.nan,
+                "iqr_optimum": _iqr(self._spread_values(per_class, log=False)[0]),
+                "spread_scale": scale,
                 "worst_class_accuracy_global": float(np.nanmin(recall_global)),
                 "worst_class_accuracy_per_class": float(np.nanmin(recall_per_class)),
                 f"worst_{worst_k}_recall_global": float(np.sort(recall_global)[:worst_k].mean()),
@@ -499,13 +499,14 @@ class ClassWiseStudy:
             if best_global == index:
                 messages.append(
                     f"The best global {name} is the {end} value of param_range "
-                    f"({values[index]!r}): the grid may be too short on that side; extend it."
+                    f"({_shown(values[index])}): the grid may be too short on that side; "
+                    "extend it."
                 )
             n_classes = int(np.sum(per_class == index))
             if n_classes > few:
                 messages.append(
                     f"{n_classes} of {K} classes have their best {name} at the {end} value "
-                    f"of param_range ({values[index]!r}): their optima may lie beyond it, "
+                    f"of param_range ({_shown(values[index])}): their optima may lie beyond it, "
                     "and the spread of optima and the oracle gap are then understated; "
                     "extend the grid."
                 )
@@ -523,21 +524,27 @@ class ClassWiseStudy:
         correct = per_sample_score("recall", predicted, None, y_index)
         return class_means(correct, y_index, K, weights)
 
-    def _log_values(self, indices):
-        values = np.asarray([self.param_values_[i] for i in indices], dtype=object)
+    def _spread_values(self, indices, *, log=True):
+        """(the swept values at `indices` on the spread's scale, that scale).
+
+        The scale is "log10" when every swept value is positive (C), else
+        "linear" (a grid with 0, such as label smoothing's); (None, "") when
+        the values are not numbers.
+        """
         try:
-            numeric = values.astype(float)
+            grid = np.asarray(self.param_values_, dtype=object).astype(float)
         except (TypeError, ValueError):
-            return None
-        if np.all(numeric > 0):
-            return np.log10(numeric)
-        return numeric
+            return None, ""
+        values = grid[np.asarray(list(indices), dtype=np.intp)]
+        if log and np.all(grid > 0):
+            return np.log10(values), "log10"
+        return values, "linear"
 
     # ---------------------------------------------------------- chance level
     def _chance_level(self, records, rng):
         """Null distributions of the spread and the oracle gap; split-half agreement."""
         K = len(self.classes_)
-        log_values = self._log_values(range(len(self.param_values_)))
+        log_values, _ = self._spread_values(range(len(self.param_values_)))
         self.chance_ = chance_level(
             records,
             K,
@@ -703,6 +710,20 @@ class ClassWiseStudy:
     def _add_totals(self, totals):
         self.totals_ = pd.concat([self.totals_, pd.Series(totals, dtype=object)])
         self.totals_.name = "totals"
+
+
+def _shown(value):
+    """A swept value as a person writes it: 10.0 rather than np.float64(10.0)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _iqr(values):
+    """Interquartile range (NaN for no values)."""
+    if values is None or not len(values):
+        return np.nan
+    return float(np.subtract(*np.nanpercentile(values, [75, 25])))
 
 
 def _numeric_C_grid(estimator, param_name, param_range):

@@ -156,9 +156,12 @@ def verdict(totals, *, metric, param_label, alpha):
         differ = (
             float(totals["spread_p_value"]) < alpha and float(totals["oracle_gap_p_value"]) < alpha
         )
+        log_scale = totals.get("spread_scale", "log10") == "log10"
+        spread = f"{float(totals['chance_spread']):.2f}" + (" decades" if log_scale else "")
         sentence = (
-            f"the per-class optima spread over {float(totals['chance_spread']):.2f} decades "
-            f"(IQR of log10 {param_label}); one shared optimum with this much data gives "
+            f"the per-class optima spread over {spread} (IQR of "
+            f"{'log10 ' if log_scale else ''}{param_label}); one shared optimum with this "
+            "much data gives "
             f"{float(totals['spread_null_median']):.2f} (95 % of replicates up to "
             f"{float(totals['spread_null_high']):.2f}), p = "
             f"{float(totals['spread_p_value']):.3g}. The oracle gap is "

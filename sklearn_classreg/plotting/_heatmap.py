@@ -1,4 +1,4 @@
-"""ClassWiseHeatmapDisplay: classes x strength, each class's optimum marked."""
+"""ClassWiseHeatmapDisplay: classes x strength, relative to the global choice."""
 
 import numpy as np
 
@@ -9,13 +9,18 @@ __all__ = ["ClassWiseHeatmapDisplay"]
 
 
 class ClassWiseHeatmapDisplay:
-    """Heat map of a per-class metric along the swept parameter.
+    """Heat map of a per-class metric along the swept parameter, relative to the
+    class's value at the global choice.
 
-    Each row is a class, its metric along the parameter normalised to [0, 1]
-    (1 = the class's best value); each class's optimum is marked with a dot
-    and the best global value with a vertical line. Rows are sorted by the
-    class's optimum, so the spread of optima reads as a diagonal; with many
-    classes (250 and more) rows are thin and unlabelled.
+    Each cell is the class's metric at that value minus its metric at the best
+    global value, in the metric's own units and signed so that positive
+    (blue) is better for the class and negative (red) worse; the global
+    choice's column is therefore 0. A one-sample difference stays a small
+    colour step (a per-class min-max scaling would fill the whole range with
+    it). Each class's optimum is marked with a dot and the best global value
+    with a dashed line; row labels carry the class's support. Rows are sorted
+    by the class's optimum, so the spread of optima reads as a diagonal; with
+    many classes rows are thin and unlabelled.
 
     Create it with `from_results` (a fitted ClassWiseStudy) or
     `from_estimator` (runs the study), as scikit-learn's Display objects.
@@ -23,7 +28,8 @@ class ClassWiseHeatmapDisplay:
     Parameters
     ----------
     values : ndarray of shape (n_classes, n_values)
-        Normalised metric, rows in display order.
+        Signed metric relative to the global choice (positive: better for the
+        class), rows in display order.
     classes : ndarray of shape (n_classes,)
         Class labels in display order.
     param_values : list
@@ -33,6 +39,8 @@ class ClassWiseHeatmapDisplay:
         Column of the best global value.
     metric : str
     param_name : str
+    support : ndarray of shape (n_classes,), default=None
+        Samples of each class (in display order), shown with its label.
 
     Attributes
     ----------
@@ -40,9 +48,18 @@ class ClassWiseHeatmapDisplay:
     """
 
     def __init__(
-        self, values, classes, param_values, best_index, global_index, metric, param_name
+        self,
+        values,
+        classes,
+        param_values,
+        best_index,
+        global_index,
+        metric,
+        param_name,
+        support=None,
     ):
         self.values = values
+        self.support = support
         self.classes = classes
         self.param_values = param_values
         self.best_index = best_index
@@ -82,21 +99,20 @@ class ClassWiseHeatmapDisplay:
             .to_numpy(dtype=float)
         )
         sign = CLASS_METRICS[metric]
-        scaled = sign * table
-        low = np.nanmin(scaled, axis=1, keepdims=True)
-        high = np.nanmax(scaled, axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            normalised = np.where(high > low, (scaled - low) / (high - low), 1.0)
+        global_index = int(study.best_global_index_)
+        relative = sign * (table - table[:, [global_index]])
         best = np.asarray(study.best_per_class_index_)
-        order = np.lexsort((-np.nan_to_num(normalised[np.arange(len(best)), best]), best))
+        order = np.lexsort((-np.nan_to_num(relative[np.arange(len(best)), best]), best))
+        support = study.summary_["support"].reindex(list(study.classes_)).to_numpy()
         display = cls(
-            normalised[order],
+            relative[order],
             np.asarray(study.classes_)[order],
             list(study.param_values_),
             best[order],
-            int(study.best_global_index_),
+            global_index,
             metric,
             parameter_label(study.param_name),
+            support=support[order],
         )
         return display.plot(ax=ax, **plot_kwargs)
 
@@ -133,14 +149,16 @@ class ClassWiseHeatmapDisplay:
         )
         return cls.from_results(study, ax=ax, **plot_kwargs)
 
-    def plot(self, ax=None, *, cmap="viridis", max_labels=60):
+    def plot(self, ax=None, *, cmap="RdBu", max_labels=60):
         """Draw the heat map.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             A new figure when None.
-        cmap : str, default="viridis"
+        cmap : str, default="RdBu"
+            A diverging map: its middle is 0 (the class's value at the global
+            choice), its ends +- the 99th percentile of the absolute values.
         max_labels : int, default=60
             Class labels are written when there are at most this many classes.
 
@@ -153,34 +171,49 @@ class ClassWiseHeatmapDisplay:
             n_classes = len(self.classes)
             _, ax = plt.subplots(figsize=(7, min(12, 2 + 0.18 * min(n_classes, 60))))
         n_classes, n_values = self.values.shape
+        finite = np.abs(self.values[np.isfinite(self.values)])
+        limit = float(np.percentile(finite, 99)) if finite.size else 0.0
+        limit = limit if limit > 0 else 1.0
         self.image_ = ax.imshow(
-            self.values, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest"
+            self.values,
+            aspect="auto",
+            cmap=cmap,
+            vmin=-limit,
+            vmax=limit,
+            interpolation="nearest",
         )
         rows = np.arange(n_classes)
         ax.scatter(
             self.best_index,
             rows,
             s=max(2, 200 / max(n_classes, 1)),
-            c="red",
+            c="black",
             marker="o",
             label="class optimum",
             zorder=3,
         )
         ax.axvline(
-            self.global_index, color="white", linestyle="--", linewidth=1.5, label="global optimum"
+            self.global_index, color="black", linestyle="--", linewidth=1.2, label="global optimum"
         )
         step = max(1, n_values // 10)
         ax.set_xticks(np.arange(0, n_values, step))
         ax.set_xticklabels(tick_labels(self.param_values[::step]), rotation=45)
         if n_classes <= max_labels:
             ax.set_yticks(rows)
-            ax.set_yticklabels([str(c) for c in self.classes], fontsize=7)
+            labels = [str(c) for c in self.classes]
+            if self.support is not None:
+                labels = [f"{c} (n={int(n)})" for c, n in zip(labels, self.support, strict=True)]
+            ax.set_yticklabels(labels, fontsize=7)
         else:
             ax.set_yticks([])
         ax.set_xlabel(self.param_name)
         ax.set_ylabel(f"class ({n_classes}, sorted by optimum)")
-        ax.set_title(f"{self.metric} per class, normalised (1 = the class's best)")
-        ax.figure.colorbar(self.image_, ax=ax, fraction=0.04)
+        support = ""
+        if self.support is not None and len(self.support):
+            support = f"; support {int(np.min(self.support))}-{int(np.max(self.support))}"
+        ax.set_title(f"{self.metric} per class relative to the global choice{support}", fontsize=9)
+        colorbar = ax.figure.colorbar(self.image_, ax=ax, fraction=0.04)
+        colorbar.set_label(f"{self.metric} gained (+) or lost (-) vs the global choice")
         ax.legend(
             loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False
         )

@@ -52,7 +52,11 @@ class GlobalChoiceLossDisplay:
     bootstrap interval; "coupled_oracle" the gain of the per-class C tuned by
     hypergradient on the folds, scored there; "realised_per_class",
     "realised_hypergradient" and "realised_naive" the gains of the refitted
-    per-class models on test data. Classes are sorted by the value.
+    per-class models on test data. Classes are sorted by the value and
+    named. With many classes the chart keeps the `top` that pay most (oracle
+    loss) or the `top` that gain most and the `top` that pay most (gains),
+    with a gap between the two groups, so that the chart answers "which
+    classes pay" without the table.
 
     Parameters
     ----------
@@ -62,13 +66,20 @@ class GlobalChoiceLossDisplay:
         Interval bounds.
     label : str
     metric : str
+    n_classes : int, default=None
+        Classes of the study, when the chart shows only some of them.
+    gap_after : int, default=None
+        Leave a gap after this many bars (between the classes that gain most
+        and those that pay most).
 
     Attributes
     ----------
     ax_, figure_ : matplotlib objects, after `plot`.
     """
 
-    def __init__(self, classes, values, low, high, label, metric):
+    def __init__(self, classes, values, low, high, label, metric, n_classes=None, gap_after=None):
+        self.n_classes = len(classes) if n_classes is None else n_classes
+        self.gap_after = gap_after
         self.classes = classes
         self.values = values
         self.low = low
@@ -77,7 +88,7 @@ class GlobalChoiceLossDisplay:
         self.metric = metric
 
     @classmethod
-    def from_results(cls, study, *, kind="oracle", ax=None, **plot_kwargs):
+    def from_results(cls, study, *, kind="oracle", top=20, ax=None, **plot_kwargs):
         """Build and plot from a fitted ClassWiseStudy.
 
         Parameters
@@ -85,6 +96,17 @@ class GlobalChoiceLossDisplay:
         study : ClassWiseStudy
         kind : {"oracle", "honest", "coupled_oracle", "realised_per_class", \
 "realised_hypergradient", "realised_naive"}, default="oracle"
+        top : int or None, default=20
+            With more classes than that (twice that for gains), show only the
+            `top` that pay most, and for gains also the `top` that gain most.
+            None shows every class.
+        ax : matplotlib Axes, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        GlobalChoiceLossDisplay
         """
         study = study_of(study)
         if kind not in _KINDS:
@@ -93,14 +115,25 @@ class GlobalChoiceLossDisplay:
         summary = study.summary_
         if column not in summary:
             raise ValueError(f"kind={kind!r} needs {_NEEDS[kind]}.")
-        order = np.argsort(-summary[column].to_numpy(), kind="stable")
+        values = summary[column].to_numpy(dtype=float)
+        order = np.argsort(-values, kind="stable")
+        order = order[np.isfinite(values[order])]
+        gap_after = None
+        if top is not None and kind == "oracle" and len(order) > top:
+            order = order[:top]
+            label = f"{label}: the {top} classes that pay most"
+        elif top is not None and kind != "oracle" and len(order) > 2 * top:
+            order, gap_after = np.r_[order[:top], order[-top:]], top
+            label = f"{label}: the {top} classes that gain most and the {top} that pay most"
         display = cls(
             summary.index.to_numpy()[order],
-            summary[column].to_numpy()[order],
+            values[order],
             None if low is None else summary[low].to_numpy()[order],
             None if high is None else summary[high].to_numpy()[order],
             label,
             study.metric,
+            n_classes=len(summary),
+            gap_after=gap_after,
         )
         return display.plot(ax=ax, **plot_kwargs)
 
@@ -114,7 +147,9 @@ class GlobalChoiceLossDisplay:
         plt = import_pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(max(6, min(14, 0.15 * len(self.classes))), 3.5))
-        positions = np.arange(len(self.classes))
+        positions = np.arange(len(self.classes), dtype=float)
+        if self.gap_after is not None:
+            positions[self.gap_after :] += 1.0  # an empty slot between the two groups
         errors = None
         if self.low is not None:
             errors = np.vstack([self.values - self.low, self.high - self.values])
@@ -133,8 +168,13 @@ class GlobalChoiceLossDisplay:
             ax.set_xticklabels([str(c) for c in self.classes], rotation=90, fontsize=7)
         else:
             ax.set_xticks([])
-        ax.set_xlabel(f"class ({len(self.classes)}, sorted)")
+        shown = len(self.classes)
+        ax.set_xlabel(
+            f"class ({shown} of {self.n_classes}, sorted)"
+            if shown < self.n_classes
+            else f"class ({shown}, sorted)"
+        )
         ax.set_ylabel(self.metric)
-        ax.set_title(self.label)
+        ax.set_title(self.label, fontsize=9)
         self.ax_, self.figure_ = ax, ax.figure
         return self

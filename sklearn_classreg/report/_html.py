@@ -21,6 +21,8 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; }
 .card { border: 1px solid #ddd; border-radius: 8px; padding: 0.7em 1em; min-width: 11em; }
 .card .value { font-size: 1.35em; font-weight: 600; }
 .card .label { color: #555; font-size: 0.85em; }
+.card .interval { color: #333; font-size: 0.9em; }
+.card .provenance { color: #777; font-size: 0.75em; font-style: italic; max-width: 16em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
 table { border-collapse: collapse; font-size: 0.85em; width: 100%; }
@@ -113,41 +115,63 @@ def _verdict(study):
     return '<div class="verdict">' + "".join(paragraphs) + "</div>"
 
 
+# How each card's number was obtained, shown on the card.
+_CROSS_VALIDATED = "cross-validated: chosen and scored on the same folds, as GridSearchCV does"
+_ORACLE = "oracle: chosen and scored on the same folds (an optimistic bound)"
+_CROSS_FITTED = "cross-fitted: chosen on half of the folds, scored on the other half"
+_CHANCE = "chance level: bootstrap of the out-of-fold predictions"
+_HELD_OUT = "held-out: refitted on all the training data, scored on the test set"
+
+
+def _spread_row(totals):
+    """The spread of the per-class optima, named for its scale."""
+    if totals.get("spread_scale", "log10") == "log10":
+        return ("IQR of log10 per-class optima", _number(totals["iqr_log10_optimum"]), "", _ORACLE)
+    return ("IQR of per-class optima", _number(totals.get("iqr_optimum")), "", _ORACLE)
+
+
 def _cards(study):
     totals = study.totals_
     metric = study.metric
+    label = parameter_label(study.param_name)
     cards = [
-        (f"best global {parameter_label(study.param_name)}", _number(study.best_global_), ""),
+        (f"best global {label}", _number(study.best_global_), "", _CROSS_VALIDATED),
         (
             f"{study.global_metric_} at the global best",
             _number(totals["global_metric_at_best"]),
             "",
+            _CROSS_VALIDATED,
         ),
-        (f"oracle gap (mean {metric} over classes)", _number(totals["oracle_gap"]), ""),
+        (f"oracle gap (mean {metric} over classes)", _number(totals["oracle_gap"]), "", _ORACLE),
         (
             "honest gain of per-class choices",
             _number(totals["honest_gain"]),
             _interval(totals, "honest_gain"),
+            _CROSS_FITTED,
         ),
         (
             "classes with a significant gain",
             f"{totals['n_significant']} / {totals['n_classes']}",
             "",
+            _CROSS_FITTED,
         ),
-        ("IQR of log10 per-class optima", _number(totals["iqr_log10_optimum"]), ""),
+        _spread_row(totals),
         (
-            "worst-class accuracy, global → per-class",
+            "worst-class accuracy, global → per-class optima",
             f"{_number(totals['worst_class_accuracy_global'])} → "
             f"{_number(totals['worst_class_accuracy_per_class'])}",
-            "cross-validated",
+            "",
+            "global: cross-validated; per-class: oracle (each class at its own optimum "
+            "on the same folds)",
         ),
     ]
     if "coupled_oracle_gap" in totals:
         cards.append(
             (
-                "coupled oracle: per-class C tuned on the folds",
+                f"coupled oracle: per-class {label} tuned on the folds",
                 _number(totals["coupled_oracle_gap"]),
                 _interval(totals, "coupled_oracle_gap"),
+                _ORACLE + "; tuned by hypergradient with the softmax coupling",
             )
         )
     if "spread_p_value" in totals:
@@ -156,30 +180,66 @@ def _cards(study):
                 "spread of optima: observed vs chance",
                 f"{_number(totals['chance_spread'])} vs {_number(totals['spread_null_median'])}",
                 f"p = {_number(totals['spread_p_value'])}",
+                _CHANCE,
             )
         )
-    for choice, label in _CHOICES:
+    for choice, choice_label in _CHOICES:
         key = f"realised_gain_{choice}"
         if key in totals:
-            cards.append((f"realised gain, {label}", _number(totals[key]), _interval(totals, key)))
             cards.append(
                 (
-                    f"held-out accuracy, global → {label}",
-                    f"{_number(totals['test_accuracy_global'])} → "
-                    f"{_number(totals[f'test_accuracy_{choice}'])}",
-                    "worst class: "
-                    f"{_number(totals['test_worst_class_accuracy_global'])} → "
-                    f"{_number(totals[f'test_worst_class_accuracy_{choice}'])}",
+                    f"realised gain, {choice_label}",
+                    _number(totals[key]),
+                    _interval(totals, key),
+                    _HELD_OUT,
                 )
             )
     parts = []
-    for label, value, note in cards:
-        note_html = f'<div class="muted">{html.escape(note)}</div>' if note else ""
+    for card_label, value, interval, provenance in cards:
+        interval_html = f'<div class="interval">{html.escape(interval)}</div>' if interval else ""
         parts.append(
-            f'<div class="card"><div class="value">{value}</div>'
-            f'<div class="label">{html.escape(label)}</div>{note_html}</div>'
+            f'<div class="card"><div class="value">{value}</div>{interval_html}'
+            f'<div class="label">{html.escape(card_label)}</div>'
+            f'<div class="provenance">{html.escape(provenance)}</div></div>'
         )
     return '<div class="cards">' + "".join(parts) + "</div>"
+
+
+def _held_out_table(study):
+    """Held-out accuracy, deviance and worst-class accuracy of each refitted choice."""
+    totals = study.totals_
+    if "test_accuracy_global" not in totals:
+        return ""
+    choices = [("global", "global best")] + [
+        (choice, label) for choice, label in _CHOICES if f"test_accuracy_{choice}" in totals
+    ]
+    head = (
+        "<th>refitted with</th><th>accuracy</th><th>deviance</th><th>worst-class accuracy</th>"
+        f"<th>realised gain ({html.escape(study.metric)})</th>"
+    )
+    rows = []
+    for choice, label in choices:
+        gain = (
+            "—"
+            if choice == "global"
+            else f"{_number(totals[f'realised_gain_{choice}'])} "
+            f"{_interval(totals, f'realised_gain_{choice}')}"
+        )
+        cells = [
+            html.escape(label),
+            _number(totals[f"test_accuracy_{choice}"]),
+            _number(totals[f"test_deviance_{choice}"]),
+            _number(totals[f"test_worst_class_accuracy_{choice}"]),
+            gain,
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return (
+        "<h3>Held-out comparison</h3>"
+        f'<p class="muted">{html.escape(_HELD_OUT)}. Lower deviance is better.</p>'
+        f'<table id="held-out"><thead><tr>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _table(summary):
@@ -259,8 +319,10 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
     figures = [
         (
             "heatmap",
-            "Per-class metric along the parameter (1 = the class's best); dots mark "
-            "each class's optimum, the dashed line the global one.",
+            "Per-class metric along the parameter relative to the class's value at the "
+            "global choice (blue: better for the class, red: worse, in the metric's units); "
+            "dots mark each class's optimum, the dashed line the global one; labels carry "
+            "each class's support.",
             lambda: ClassWiseHeatmapDisplay.from_results(study),
         ),
         (
@@ -345,6 +407,7 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
 {_verdict(study)}
 <h2>Summary</h2>
 {_cards(study)}
+{_held_out_table(study)}
 <p class="muted">Oracle: choices and scores on the same folds (an optimistic bound).
 Coupled oracle: per-class {html.escape(label)} tuned by hypergradient on the folds' held-out
 deviance and scored on the same folds (the most a per-class vector gains there, with the

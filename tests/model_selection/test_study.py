@@ -226,13 +226,12 @@ def test_tuned_choices_equal_the_cv_estimator_on_the_same_folds(fitted):
             tol=1e-8,
             max_iter=2000,
             refit=False,
+            random_state=0,  # the study's: the same bootstrap draws
         ).fit(X, y)
         assert cv.C_global_ == study.best_global_
         if strategy == "per_class":  # the same bootstrap decides which classes move
-            moved = study.tuned_C_[strategy] != study.best_global_
-            cv_moved = cv.C_ != cv.C_global_
-            # intervals from other bootstrap draws: decisions can differ only at the edge
-            assert np.sum(moved != cv_moved) <= 1
+            np.testing.assert_array_equal(study.tuned_C_[strategy], cv.C_)
+            assert np.sum(cv.C_ != cv.C_global_) >= 1  # some class moved: a real comparison
         else:
             # the same descent from the same start (float rounding in threaded sums aside)
             np.testing.assert_allclose(study.tuned_C_[strategy], cv.C_, rtol=1e-3)
@@ -435,7 +434,8 @@ def test_optima_at_an_end_of_the_grid_are_warned_about(tmp_path):
         study = ClassWiseStudy(param_range=short, **kwargs).fit(X, y)
     messages = study.grid_warnings_
     assert [str(w.message) for w in caught if "param_range" in str(w.message)] == messages
-    assert messages[0].startswith("The best global C is the largest value of param_range")
+    assert messages[0].startswith("The best global C is the largest value of param_range (0.01)")
+    assert "np.float64" not in " ".join(messages)
     K = len(study.classes_)
     assert study.totals_["n_classes_at_grid_high"] == (study.best_per_class_ == 1e-2).sum() > 2
     assert f"of {K} classes have their best C at the largest value" in messages[1]

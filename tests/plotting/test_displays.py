@@ -34,14 +34,65 @@ def study():
     ).fit(X[:450], y[:450], X_test=X[450:], y_test=y[450:])
 
 
-def test_heatmap_rows_are_sorted_by_optimum(study):
+def test_heatmap_is_the_signed_metric_relative_to_the_global_choice(study):
     display = ClassWiseHeatmapDisplay.from_results(study)
     assert display.values.shape == (6, 5)
-    assert np.all(np.diff(display.best_index) >= 0)
-    assert np.nanmax(display.values) == 1.0 and np.nanmin(display.values) >= 0.0
-    best_rows = display.values[np.arange(6), display.best_index]
-    np.testing.assert_allclose(best_rows, 1.0)
-    assert display.ax_.get_xlabel() == "C" and len(display.ax_.get_yticks()) == 6
+    assert np.all(np.diff(display.best_index) >= 0)  # rows sorted by optimum
+    np.testing.assert_array_equal(display.values[:, study.best_global_index_], 0.0)
+    # in the metric's units: recall at a class's optimum minus recall at the global best
+    curve = study.curve_[study.curve_.metric == "recall"]
+    recall = curve.groupby(["class", "value_index"]).value.mean()
+    for row, label in enumerate(display.classes):
+        best = display.best_index[row]
+        expected = recall[(label, best)] - recall[(label, study.best_global_index_)]
+        assert display.values[row, best] == pytest.approx(expected)
+        assert display.values[row, best] >= 0  # a class's optimum is never worse for it
+    support = study.summary_["support"].reindex(display.classes).to_numpy()
+    np.testing.assert_array_equal(display.support, support)
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    assert labels == [f"{c} (n={int(n)})" for c, n in zip(display.classes, support, strict=True)]
+    limits = display.image_.get_clim()
+    assert limits[0] == -limits[1] > -np.inf  # a diverging scale centred on 0
+    assert display.ax_.get_xlabel() == "C"
+    plt.close("all")
+
+
+def test_heatmap_legend_is_visible_on_its_white_background(study):
+    display = ClassWiseHeatmapDisplay.from_results(study)
+    legend = display.ax_.get_legend()
+    for handle in legend.legend_handles:
+        color = handle.get_color() if hasattr(handle, "get_color") else handle.get_facecolor()
+        rgb = np.asarray(matplotlib.colors.to_rgba_array(color))[0, :3]
+        assert rgb.max() < 0.5, f"{handle} is drawn in a light colour"
+    plt.close("all")
+
+
+def test_bar_charts_name_the_classes_that_pay_and_gain_most():
+    classes = np.array([f"class {i}" for i in range(100)])
+    values = np.linspace(-1.0, 1.0, 100)
+    summary = __import__("pandas").DataFrame(
+        {"honest_gain": values, "honest_gain_low": values - 0.1, "honest_gain_high": values + 0.1,
+         "oracle_loss": np.abs(values)},
+        index=classes,
+    )  # fmt: skip
+
+    class Study:  # a fitted study's attributes that the display reads
+        summary_, metric = summary, "recall"
+
+    bars = GlobalChoiceLossDisplay.from_results(Study(), kind="honest", top=20)
+    assert len(bars.classes) == 40 and bars.n_classes == 100
+    assert list(bars.classes[:20]) == list(classes[::-1][:20])  # the 20 that gain most
+    assert list(bars.classes[20:]) == list(classes[::-1][-20:])  # the 20 that pay most
+    ticks = [t.get_text() for t in bars.ax_.get_xticklabels()]
+    assert ticks == [str(c) for c in bars.classes]
+    assert "the 20 classes that gain most and the 20 that pay most" in bars.ax_.get_title()
+    assert bars.ax_.get_xlabel() == "class (40 of 100, sorted)"
+    oracle = GlobalChoiceLossDisplay.from_results(Study(), kind="oracle", top=20)
+    assert len(oracle.classes) == 20 and np.all(
+        oracle.values >= np.abs(values)[np.argsort(-np.abs(values))][19]
+    )
+    every = GlobalChoiceLossDisplay.from_results(Study(), kind="honest", top=None)
+    assert len(every.classes) == 100
     plt.close("all")
 
 

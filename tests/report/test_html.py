@@ -76,6 +76,44 @@ def test_report_files_are_written(report):
         assert page.index(heading) > verdict
 
 
+def test_every_card_says_how_its_number_was_obtained(report):
+    index, study = report
+    page = index.read_text()
+    cards = re.findall(r'<div class="card">(.*?)</div></div>', page)
+    assert len(cards) >= 10
+    for card in cards:
+        provenance = re.search(r'<div class="provenance">([^<]+)', card).group(1)
+        assert provenance.split(":")[0] in (
+            "cross-validated",
+            "oracle",
+            "cross-fitted",
+            "chance level",
+            "held-out",
+            "global",
+        ), card
+    worst = next(card for card in cards if "worst-class accuracy, global" in card)
+    assert "per-class: oracle" in worst  # made and scored on the same folds
+    realised = [card for card in cards if "realised gain" in card]
+    assert len(realised) == 3 and all('class="interval">[' in card for card in realised)
+
+
+def test_held_out_accuracy_deviance_and_worst_class_side_by_side(report):
+    index, study = report
+    page = index.read_text()
+    table = page[page.index('<table id="held-out">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert "accuracy</th><th>deviance</th><th>worst-class accuracy" in rows[0]
+    totals = study.totals_
+    for row, choice in zip(
+        rows[1:], ("global", "per_class", "hypergradient", "naive"), strict=True
+    ):
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        assert cells[1] == f"{totals[f'test_accuracy_{choice}']:.3g}"
+        assert cells[2] == f"{totals[f'test_deviance_{choice}']:.3g}"
+        assert cells[3] == f"{totals[f'test_worst_class_accuracy_{choice}']:.3g}"
+
+
 def _browser(*arguments, tmp_path):
     if CHROMIUM is None:
         pytest.skip("no chromium on this machine (.ci/run installs it)")
@@ -87,7 +125,8 @@ def test_report_renders_in_a_headless_browser(report, tmp_path):
     index, _ = report
     dom = _browser("--dump-dom", index.as_uri(), tmp_path=tmp_path).stdout
     assert 'class="sortable sortable-ready"' in dom, "the table script did not run"
-    assert dom.count("<tr") == 7  # header + one row per class
+    per_class_table = dom[dom.index('id="classes"') :]
+    assert per_class_table.count("<tr") == 7  # header + one row per class
     screenshot = tmp_path / "page.png"
     _browser(
         "--window-size=1200,1600", f"--screenshot={screenshot}", index.as_uri(), tmp_path=tmp_path
