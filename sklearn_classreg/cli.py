@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "extended_grid"]
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -40,6 +40,23 @@ def _grid(text):
         ) from None
     if len(values) == 0 or np.any(values <= 0):
         raise argparse.ArgumentTypeError(f"{text!r}: values of C must be positive")
+    return values
+
+
+def _smoothing_grid(text):
+    """'0:0.3:7' (evenly spaced) or '0,0.05,0.1' -> array of values in [0, 1)."""
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            values = np.linspace(float(start), float(stop), int(num))
+        else:
+            values = np.array([float(v) for v in text.split(",") if v.strip()])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give start:stop:count (evenly spaced) or a comma list"
+        ) from None
+    if len(values) == 0 or np.any((values < 0) | (values >= 1)):
+        raise argparse.ArgumentTypeError(f"{text!r}: label smoothing values lie in [0, 1)")
     return values
 
 
@@ -105,6 +122,33 @@ def build_parser():
         type=_grid,
         default=_grid("1e-4:1e2:20"),
         help="grid of C: start:stop:count (log-spaced) or a comma list (default 1e-4:1e2:20)",
+    )
+    parser.add_argument(
+        "--param",
+        choices=["C", "label_smoothing"],
+        default="C",
+        help="the swept parameter (default C); label_smoothing sweeps "
+        "--label-smoothings at the fixed --C",
+    )
+    parser.add_argument(
+        "--label-smoothings",
+        type=_smoothing_grid,
+        default=_smoothing_grid("0,0.02,0.05,0.1,0.2,0.3"),
+        help="grid of label smoothing for --param label_smoothing: start:stop:count or a "
+        "comma list in [0, 1) (default 0,0.02,0.05,0.1,0.2,0.3)",
+    )
+    parser.add_argument(
+        "--C",
+        type=_positive_float,
+        default=1.0,
+        help="the fixed C when sweeping label smoothing (default 1.0)",
+    )
+    parser.add_argument(
+        "--extend-grid",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when the global optimum or many classes' optima sit at an end of the grid, "
+        "extend the grid beyond it and run again, at most twice (default on)",
     )
     parser.add_argument("--cv", type=_positive_int, default=5, help="folds (default 5)")
     parser.add_argument(
@@ -329,48 +373,121 @@ def run(args):
             X_train, X_test = _features(X_train, args, verbose), _features(X_test, args, verbose)
         held_out = f"{len(y_test)} held-out samples from {test_description}"
         description = f"{description} (training), {test_description} (held out)"
+    sweeps_C = args.param == "C"
     model = ClassWiseRegularizedLogisticRegression(
-        tol=args.tol, max_iter=1000, backend=args.backend, device=args.device
+        C=1.0 if sweeps_C else args.C,
+        tol=args.tol,
+        max_iter=1000,
+        backend=args.backend,
+        device=args.device,
     )
     estimator = model if args.no_scale else make_pipeline(StandardScaler(), model)
-    param_name = "C" if args.no_scale else "classwiseregularizedlogisticregression__C"
-    _say(
-        verbose,
-        f"Study: {len(classes)} classes, {len(X_train)} training and {len(X_test)} "
-        f"held-out samples, {X_train.shape[1]} features, {len(args.Cs)} values of C, "
-        f"{args.cv} folds",
+    step = "" if args.no_scale else "classwiseregularizedlogisticregression__"
+    grid = args.Cs if sweeps_C else args.label_smoothings
+    requested = grid
+    for attempt in range(3):
+        _say(
+            verbose,
+            f"Study: {len(classes)} classes, {len(X_train)} training and {len(X_test)} "
+            f"held-out samples, {X_train.shape[1]} features, {len(grid)} values of "
+            f"{args.param}, {args.cv} folds",
+        )
+        study = ClassWiseStudy(
+            estimator,
+            param_name=step + args.param,
+            param_range=list(grid),
+            cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+            metric=args.metric,
+            n_bootstrap=args.n_bootstrap,
+            random_state=args.seed,
+            max_outer_iter=args.max_outer_iter,
+            outer_tol=args.outer_tol,
+            n_jobs=args.n_jobs,
+            verbose=verbose,
+        ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
+        extended = extended_grid(study, grid, log=sweeps_C) if args.extend_grid else None
+        if extended is None or attempt == 2:
+            break
+        _say(
+            verbose,
+            f"Optima at an end of the grid: extending {args.param} to {extended.min():.3g}"
+            f"..{extended.max():.3g} and running the study again",
+        )
+        grid = extended
+    swept = (
+        f"C over {len(grid)} values from {grid.min():.2g} to {grid.max():.2g}"
+        if sweeps_C
+        else f"label smoothing over {len(grid)} values from {grid.min():.2g} to "
+        f"{grid.max():.2g} at C = {args.C:g}"
     )
-    study = ClassWiseStudy(
-        estimator,
-        param_name=param_name,
-        param_range=list(args.Cs),
-        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-        metric=args.metric,
-        n_bootstrap=args.n_bootstrap,
-        random_state=args.seed,
-        max_outer_iter=args.max_outer_iter,
-        outer_tol=args.outer_tol,
-        n_jobs=args.n_jobs,
-        verbose=verbose,
-    ).fit(X_train, y_train, X_test=X_test, y_test=y_test)
+    if len(grid) != len(requested):
+        swept += (
+            f" (extended from {requested.min():.2g}..{requested.max():.2g}: optima sat at its end)"
+        )
     report = write_report(
         study,
         args.out,
         title="Class-wise regularization study",
         description=(
             f"{description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes, "
-            f"{X_train.shape[1]} features{'' if args.no_scale else ', standardised'}; C over "
-            f"{len(args.Cs)} values from {args.Cs.min():.2g} to {args.Cs.max():.2g}, every fit "
-            f"certified to a relative duality gap of {args.tol:g}; {args.cv}-fold "
+            f"{X_train.shape[1]} features{'' if args.no_scale else ', standardised'}; "
+            f"{swept}, every fit certified to a relative duality gap of {args.tol:g}; "
+            f"{args.cv}-fold "
             f"cross-validation on {len(y_train)} training samples, {held_out}; seed "
             f"{args.seed}."
         ),
     )
-    print(f"best global C: {study.best_global_:.3g}")
+    print(f"best global {args.param}: {study.best_global_:.3g}")
     for heading, sentence in study.verdict():
         print(f"{heading}: {sentence}")
     print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
     return report
+
+
+def extended_grid(study, grid, *, log=True, factor=4):
+    """A grid extended beyond the ends where the study's optima sit, or None.
+
+    An end is extended when the global optimum sits there or more than
+    max(2, 5 % of the classes) have their optimum there (the study's grid
+    warnings): by max(2, len(grid) // factor) more values with the grid's
+    spacing at that end (geometric when `log`, else even; label smoothing
+    stays in [0, 1)).
+
+    Parameters
+    ----------
+    study : ClassWiseStudy
+        Fitted on `grid`.
+    grid : ndarray
+        Sorted increasingly.
+    log : bool, default=True
+    factor : int, default=4
+
+    Returns
+    -------
+    ndarray or None
+    """
+    grid = np.sort(np.asarray(grid, dtype=float))
+    if len(grid) < 3:
+        return None
+    totals, K = study.totals_, len(study.classes_)
+    few = max(2, int(np.ceil(0.05 * K)))
+    best = float(study.best_global_)
+    low = best == grid[0] or totals["n_classes_at_grid_low"] > few
+    high = best == grid[-1] or totals["n_classes_at_grid_high"] > few
+    n = max(2, len(grid) // factor)
+    steps = np.arange(1, n + 1)
+    if log:
+        ratio_low, ratio_high = grid[1] / grid[0], grid[-1] / grid[-2]
+        below = grid[0] / ratio_low ** steps[::-1] if low else []
+        above = grid[-1] * ratio_high**steps if high else []
+    else:
+        below = grid[0] - (grid[1] - grid[0]) * steps[::-1] if low else np.array([])
+        below = np.asarray(below)[np.asarray(below) >= 0] if low else []
+        above = grid[-1] + (grid[-1] - grid[-2]) * steps if high else np.array([])
+        above = np.asarray(above)[np.asarray(above) < 1] if high else []
+    if not len(below) and not len(above):
+        return None
+    return np.concatenate([below, grid, above])
 
 
 def _check_test_data(X_train, is_images, X_test, y_test, test_images, classes):

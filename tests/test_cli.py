@@ -49,6 +49,68 @@ def test_a_fixed_test_file_and_the_fit_settings(tmp_path, capsys):
     assert float(totals["coupled_oracle_outer_iter"]) == 0
 
 
+def test_label_smoothing_as_the_swept_parameter(tmp_path, capsys):
+    X, y = make_frozen_features(400, 10, 4, random_state=0)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    out = tmp_path / "report"
+    grid = ["--label-smoothings", "0,0.1,0.3", "--C", "0.5", "--no-extend-grid"]
+    main(["--data", str(tmp_path / "data.npz"), "--out", str(out), "--param", "label_smoothing"]
+         + grid + ["--cv", "2", "--n-bootstrap", "50", "--quiet"])  # fmt: skip
+    assert "best global label_smoothing: " in capsys.readouterr().out
+    html = (out / "index.html").read_text()
+    assert "label smoothing over 3 values from 0 to 0.3 at C = 0.5" in html
+    totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
+    assert totals["param_name"] == "classwiseregularizedlogisticregression__label_smoothing"
+    assert np.isfinite(float(totals["realised_gain_naive"]))  # refitted per class
+    assert totals["spread_scale"] == "linear"
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert set(summary["best_value"]) <= {0.0, 0.1, 0.3}
+
+
+def test_a_grid_that_stops_short_is_extended(tmp_path):
+    X, y = make_frozen_features(300, 10, 4, class_sep=1.5, random_state=0)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    short = ["--Cs", "1e-5,3e-5,1e-4,3e-4", "--metric", "deviance"]
+    short += ["--cv", "2", "--n-bootstrap", "50", "--quiet"]
+    out = tmp_path / "extended"
+    main(["--data", str(tmp_path / "data.npz"), "--out", str(out), *short])
+    totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
+    curve = pd.read_csv(out / "curve.csv")
+    values = np.unique(curve.iloc[:, 0])
+    assert values.max() > 3e-4 and len(values) > 4  # the top end grew
+    assert np.isin([1e-5, 3e-5, 1e-4, 3e-4], values).all()  # the requested values stay
+    assert "extended from 1e-05..0.0003: optima sat at its end" in (out / "index.html").read_text()
+    assert float(totals["best_global"]) >= 3e-4
+    kept = tmp_path / "kept"
+    main(["--data", str(tmp_path / "data.npz"), "--out", str(kept), "--no-extend-grid", *short])
+    assert len(np.unique(pd.read_csv(kept / "curve.csv").iloc[:, 0])) == 4
+
+
+def test_extended_grid_keeps_the_spacing_and_the_range():
+    from sklearn_classreg.cli import extended_grid
+
+    class Study:
+        def __init__(self, best, low, high):
+            self.best_global_, self.classes_ = best, np.arange(10)
+            self.totals_ = {"n_classes_at_grid_low": low, "n_classes_at_grid_high": high}
+
+    grid = np.array([1e-2, 1e-1, 1.0, 10.0])
+    np.testing.assert_allclose(
+        extended_grid(Study(10.0, 0, 0), grid), [1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]
+    )
+    np.testing.assert_allclose(
+        extended_grid(Study(1.0, 5, 0), grid), [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    )
+    assert extended_grid(Study(1.0, 2, 2), grid) is None  # two classes at an end: a few
+    smoothing = np.array([0.0, 0.3, 0.6, 0.9])
+    assert extended_grid(Study(0.9, 0, 0), smoothing, log=False) is None  # 1.2 > 1
+    assert extended_grid(Study(0.0, 0, 0), smoothing, log=False) is None  # below 0
+    np.testing.assert_allclose(
+        extended_grid(Study(0.2, 0, 0), np.array([0.0, 0.1, 0.2]), log=False),
+        [0.0, 0.1, 0.2, 0.3, 0.4],
+    )
+
+
 def test_csv_with_a_label_column(tmp_path):
     X, y = make_frozen_features(240, 6, 3, random_state=1)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(
@@ -116,6 +178,9 @@ def test_image_folder_through_the_frozen_network(tmp_path):
         (["--metric", "f1"], "invalid choice"),
         (["--tol", "0"], "must be a positive number"),
         (["--max-outer-iter", "-1"], "non-negative integer"),
+        (["--label-smoothings", "0,1.5"], "lie in [0, 1)"),
+        (["--label-smoothings", "a,b"], "start:stop:count"),
+        (["--param", "tol"], "invalid choice"),
         (
             ["--data", "{tmp}/few.npz", "--test-data", "{tmp}/few.npz", "--test-size", "0.2"],
             "not both",

@@ -77,9 +77,11 @@ class ClassWiseStudy:
       most on this held-out data once that is accounted for, where the
       oracle gap above (each class at its own best of a sweep in which all
       classes shared C) is not reachable by any single model;
-    * the realised gains, when test data is given and the parameter is C: the
-      models refitted with per-class C vectors against the one refitted with
-      the global C, scored on that data with paired bootstrap intervals. The
+    * the realised gains, when test data is given and the parameter is one
+      the estimator takes per class (C or label_smoothing): the models
+      refitted with per-class vectors against the one refitted with the
+      global value, scored on that data with paired bootstrap intervals. For
+      label smoothing only the naive transfer is refitted. The
       vectors are those of `ClassWiseRegularizationCV`'s strategies
       ``"per_class"`` and ``"hypergradient"`` (chosen from this study's
       sweep, without a second one), and the **naive transfer**: each class's
@@ -616,12 +618,18 @@ class ClassWiseStudy:
 
     # -------------------------------------------------------- realised gains
     def _realise(self, estimator, X, y, X_test, y_test, tuned, rng):
-        """Refit with each per-class C vector and with the global C; score on test data."""
-        if not uses_fast_path(estimator, self.param_name):
+        """Refit with each per-class vector and with the global value; score on test data.
+
+        The parameter is one the estimator takes per class: C, or label
+        smoothing (whose tuned strategies do not exist: only the naive
+        transfer is refitted).
+        """
+        if not _takes_per_class_values(estimator, self.param_name):
             warnings.warn(
-                f"The realised gains need param_name='C' of a "
-                "ClassWiseRegularizedLogisticRegression (a per-class value can only be "
-                f"refitted for C); they are not computed for {self.param_name!r}.",
+                f"The realised gains need a parameter that {type(estimator).__name__} takes "
+                "per class (C or label_smoothing of a ClassWiseRegularizedLogisticRegression, "
+                f"or of a Pipeline's last step); they are not computed for "
+                f"{self.param_name!r}.",
                 UserWarning,
             )
             return
@@ -737,14 +745,25 @@ def _numeric_C_grid(estimator, param_name, param_range):
     return grid if grid.ndim == 1 else None
 
 
+def _takes_per_class_values(estimator, param_name):
+    """Whether `param_name` is C or label_smoothing of this library's estimator
+    (itself, or the last step of a Pipeline)."""
+    step, _, name = param_name.rpartition("__")
+    if name not in ("C", "label_smoothing"):
+        return False
+    return uses_fast_path(estimator, f"{step}__C" if step else "C")
+
+
 def _warm_refit(fitted, param_name, C, X, y):
-    """A copy of the fitted model refitted with C, starting from its solution.
+    """A copy of the fitted model refitted with C (or another per-class value),
+    starting from its solution.
 
     Each fit still stops on its own certified gap (the start only saves
-    iterations: the per-class vectors lie near the global C). The copy keeps
-    the estimator's own ``warm_start`` setting.
+    iterations: the per-class vectors lie near the global value). The copy
+    keeps the estimator's own ``warm_start`` setting.
     """
-    warm_start = param_name.removesuffix("C") + "warm_start"
+    step = param_name.rpartition("__")[0]
+    warm_start = f"{step}__warm_start" if step else "warm_start"
     model = copy.deepcopy(fitted)
     setting = model.get_params()[warm_start]
     model.set_params(**{param_name: C, warm_start: True}).fit(X, y)

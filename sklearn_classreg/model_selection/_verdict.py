@@ -102,7 +102,7 @@ def verdict(totals, *, metric, param_label, alpha):
                 f"the uncoupled oracle gap is {float(totals['oracle_gap']):.4f} {units}: each "
                 "class at its own best of the shared sweep, scored on the folds that chose "
                 "it. It is an optimistic figure that no single model need reach (the "
-                f"coupled oracle needs the {param_label} of this library's estimator).",
+                "coupled oracle tunes the C of this library's estimator).",
             )
         )
     parts = []
@@ -133,6 +133,9 @@ def verdict(totals, *, metric, param_label, alpha):
             "; ".join(parts) + f" ({units}, against the global {param_label} refitted)."
             if parts
             else "no tuned choice was refitted (the study's tuned is empty)."
+            if param_label == "C"
+            else f"the tuned strategies choose C, so for {param_label} only the naive "
+            "transfer is refitted."
         )
         if _finite(totals, "realised_gain_naive"):
             sentence += (

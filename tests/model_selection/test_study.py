@@ -15,6 +15,7 @@ from sklearn_classreg.datasets import make_frozen_features
 from sklearn_classreg.linear_model._selection import poisson_bootstrap
 from sklearn_classreg.model_selection import ClassWiseStudy
 
+STEP = "classwiseregularizedlogisticregression"
 GRID = list(np.logspace(-3, 1, 6))
 
 
@@ -476,3 +477,48 @@ def test_sample_weight_is_an_error_not_silently_dropped(routing):
         if not routing:
             with pytest.raises(ValueError, match="only supported if enable_metadata_routing"):
                 ClassWiseStudy(param_range=[1.0]).fit(X, y, other=np.ones(len(y)))
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_label_smoothing_per_class_is_refitted_and_scored_on_held_out_data(in_pipeline):
+    """The naive transfer of per-class label smoothing: its refit and its realised gain
+    equal a manual refit with the per-class vector; the spread is on a linear scale."""
+    X, y = data()
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    estimator = Model(C=1.0, tol=1e-8, max_iter=2000)
+    name = "label_smoothing"
+    if in_pipeline:
+        estimator, name = make_pipeline(FunctionTransformer(), estimator), f"{STEP}__{name}"
+    grid = [0.0, 0.05, 0.2, 0.5]
+    study = ClassWiseStudy(
+        estimator, param_name=name, param_range=grid, cv=3, metric="deviance",
+        n_bootstrap=100, random_state=0,
+    ).fit(X_train, y_train, X_test=X_test, y_test=y_test)  # fmt: skip
+    per_class = np.array([grid[i] for i in study.best_per_class_index_])
+    np.testing.assert_array_equal(study.tuned_C_["naive"], per_class)
+    manual = {}
+    for key, value in (("global", study.best_global_), ("naive", per_class)):
+        model = Model(C=1.0, tol=1e-8, max_iter=2000, label_smoothing=value).fit(X_train, y_train)
+        proba = model.predict_proba(X_test)
+        manual[key] = -np.log(
+            proba[np.arange(len(y_test)), np.searchsorted(model.classes_, y_test)]
+        )
+    y_index = np.searchsorted(study.classes_, y_test)
+    gain = [
+        np.mean(manual["global"][y_index == k] - manual["naive"][y_index == k])
+        for k in range(len(study.classes_))
+    ]
+    np.testing.assert_allclose(study.summary_["realised_gain_naive"], gain, atol=1e-6)
+    totals = study.totals_
+    assert totals["realised_gain_naive_low"] <= totals["realised_gain_naive"]
+    assert "realised_gain_per_class" not in totals  # the tuned strategies choose C
+    assert totals["spread_scale"] == "linear" and np.isnan(totals["iqr_log10_optimum"])
+    assert totals["iqr_optimum"] == pytest.approx(np.subtract(*np.percentile(per_class, [75, 25])))
+    sentences = dict(study.verdict())
+    assert (
+        "only the naive transfer is refitted"
+        in sentences["What choosing per class wins on held-out data"]
+    )
+    assert "decades" not in sentences.get("How far the spread of optima is from chance", "")
