@@ -44,6 +44,9 @@ def test_a_fixed_test_file_and_the_fit_settings(tmp_path, capsys):
     html = (out / "index.html").read_text()
     assert "300 training samples" in html and "100 held-out samples from features" in html
     assert "relative duality gap of 1e-06" in html and "standardised" in html
+    totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
+    largest = float(totals["largest_gap"])
+    assert 0 < largest <= 1e-6 and f"(the largest on the curve: {largest:.2g})" in html
     assert "may be higher" in capsys.readouterr().out  # the unconverged coupled oracle
     totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
     assert float(totals["coupled_oracle_outer_iter"]) == 0

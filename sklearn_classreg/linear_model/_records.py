@@ -63,6 +63,9 @@ class FoldRecords:
         The fold's solutions at every value (fast path), when kept
         (`cross_validated_records`'s `path_memory`): later fits on the same
         fold start from them.
+    gaps : ndarray of shape (n_values,) or None
+        Certified relative duality gap of each fit (the path's ``gaps``, or
+        the fitted models' ``gap_``); NaN where the model reports none.
     """
 
     fold: int
@@ -74,6 +77,7 @@ class FoldRecords:
     global_scores: list
     n_iter: np.ndarray
     path: object = None
+    gaps: np.ndarray = None
 
 
 def uses_fast_path(estimator, param_name):
@@ -189,7 +193,7 @@ def _fold_records(
         models, path = _fast_fold(
             estimator, X_train, y_train, X_test, param_range, train_weight, start
         )
-        n_iter = path.n_iter
+        n_iter, gaps = path.n_iter, path.gaps
         if path.coefs.nbytes + path.intercepts.nbytes > path_memory:
             path = None
     else:
@@ -199,6 +203,7 @@ def _fold_records(
             model = clone(estimator).set_params(**{param_name: value})
             models.append((model.fit(X_train, y_train, **fit_params), X_test))
         n_iter = np.full(len(param_range), -1)
+        gaps = np.array([_gap_of(model) for model, _ in models])
     y_index = np.searchsorted(classes, y_test)
     predicted = np.empty((len(models), len(test)), dtype=np.intp)
     proba_of_true = np.empty((len(models), len(test)))
@@ -222,7 +227,14 @@ def _fold_records(
         scores,
         n_iter,
         path,
+        np.asarray(gaps, dtype=float),
     )
+
+
+def _gap_of(model):
+    """The certified gap of a fitted model (a Pipeline's last step), or NaN."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    return float(getattr(final, "gap_", np.nan))
 
 
 def _score(scorer, model, X, y, sample_weight):

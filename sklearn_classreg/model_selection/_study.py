@@ -154,8 +154,12 @@ class ClassWiseStudy:
         its interval and significance, and realised gain when computed.
     totals_ : pandas.Series
         Totals: oracle gap (mean over classes and support-weighted), honest
-        gain with interval, number of significant classes, IQR of log10
-        optima, worst-class metrics; the coupled oracle gap with its interval;
+        gain with interval, number of significant classes, the spread of the
+        optima (``iqr_log10_optimum``, ``iqr_optimum`` and its
+        ``spread_scale``), worst-class metrics, the largest certified relative
+        duality gap of the sweep's fits (``largest_gap``: every point of the
+        curve is within it of its optimum); the coupled oracle gap with its
+        interval;
         the chance level (``spread_null_median``, ``spread_null_high``,
         ``spread_p_value``, the same for ``oracle_gap``, and
         ``split_half_spearman`` with its ``split_half_p_value``); the realised
@@ -169,7 +173,8 @@ class ClassWiseStudy:
         also raised as a UserWarning and opens the report.
     tuned_C_ : pandas.DataFrame
         Per class, the C of each tuned choice (columns "naive", "per_class",
-        "hypergradient"; those computed).
+        "hypergradient"; those computed); for a label-smoothing study, the
+        naive transfer's per-class label smoothing.
     coupled_oracle_ : ClassWiseRegularizationCV
         The hypergradient choice (its ``C_`` and ``hypergradient_history_``),
         when the coupled oracle was computed.
@@ -457,6 +462,7 @@ class ClassWiseStudy:
                 "n_significant": int(np.sum(low > 0)),
                 "n_significantly_worse": int(np.sum(high < 0)),
                 "n_classes": K,
+                "largest_gap": _largest(record.gaps for record in records),
                 "iqr_log10_optimum": _iqr(optimum_values) if scale == "log10" else np.nan,
                 "iqr_optimum": _iqr(self._spread_values(per_class, log=False)[0]),
                 "spread_scale": scale,
@@ -718,6 +724,13 @@ class ClassWiseStudy:
     def _add_totals(self, totals):
         self.totals_ = pd.concat([self.totals_, pd.Series(totals, dtype=object)])
         self.totals_.name = "totals"
+
+
+def _largest(arrays):
+    """The largest finite value of some arrays (NaN when there is none)."""
+    values = np.concatenate([np.ravel(a) for a in arrays if a is not None] or [[np.nan]])
+    values = values[np.isfinite(values)]
+    return float(values.max()) if len(values) else np.nan
 
 
 def _shown(value):

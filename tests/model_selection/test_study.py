@@ -165,6 +165,7 @@ def test_any_parameter_of_a_pipeline():
         study.fit(X, y, X_test=X[:50], y_test=y[:50])
     assert study.best_global_ in [{"strength": s} for s in (0.0, 0.5, 2.0)]
     assert np.isnan(study.totals_["iqr_log10_optimum"])
+    assert 0 < study.totals_["largest_gap"] <= 1e-4  # the refitted models' own gap_
     # no per-class C to tune or refit; the chance level of the oracle gap still holds
     assert "coupled_oracle_gap" not in study.totals_ and not hasattr(study, "models_")
     assert 0 < study.totals_["oracle_gap_p_value"] <= 1
