@@ -218,6 +218,12 @@ def build_parser():
         default=Path("classreg-report"),
         help="report folder (default ./classreg-report)",
     )
+    parser.add_argument(
+        "--about",
+        default="",
+        help="where the data or features came from (network, layer, preprocessing...): "
+        "written in the report's opening line",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -415,7 +421,8 @@ def run(args):
         )
         grid = extended
     swept = (
-        f"C over {len(grid)} values from {grid.min():.2g} to {grid.max():.2g}"
+        f"C (the inverse L2 strength against the sum of the per-sample losses, as in "
+        f"scikit-learn) over {len(grid)} values from {grid.min():.2g} to {grid.max():.2g}"
         if sweeps_C
         else f"label smoothing over {len(grid)} values from {grid.min():.2g} to "
         f"{grid.max():.2g} at C = {args.C:g}"
@@ -435,7 +442,7 @@ def run(args):
             f"(the largest on the curve: {study.totals_['largest_gap']:.2g}); "
             f"{args.cv}-fold "
             f"cross-validation on {len(y_train)} training samples, {held_out}; seed "
-            f"{args.seed}."
+            f"{args.seed}." + (f" About the data: {args.about}." if args.about else "")
         ),
     )
     print(f"best global {args.param}: {study.best_global_:.3g}")

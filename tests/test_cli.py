@@ -35,6 +35,7 @@ def test_a_fixed_test_file_and_the_fit_settings(tmp_path, capsys):
     np.savez(tmp_path / "test.npz", X=X[300:], y=y[300:])
     out = tmp_path / "report"
     settings = ["--tol", "1e-6", "--max-outer-iter", "0", "--outer-tol", "1e-2"]
+    settings += ["--about", "ResNet-50 penultimate layer, ImageNet weights"]
     settings += ["--Cs", "1e-3,0.1,10"]  # the descent is bounded by the grid: room to move
     with pytest.warns(ConvergenceWarning, match="max_outer_iter=0 steps"):
         main(
@@ -44,6 +45,8 @@ def test_a_fixed_test_file_and_the_fit_settings(tmp_path, capsys):
     html = (out / "index.html").read_text()
     assert "300 training samples" in html and "100 held-out samples from features" in html
     assert "relative duality gap of 1e-06" in html and "standardised" in html
+    assert "About the data: ResNet-50 penultimate layer, ImageNet weights." in html
+    assert "the sum of the per-sample losses" in html
     totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
     largest = float(totals["largest_gap"])
     assert 0 < largest <= 1e-6 and f"(the largest on the curve: {largest:.2g})" in html

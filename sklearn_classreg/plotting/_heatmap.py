@@ -214,8 +214,14 @@ class ClassWiseHeatmapDisplay:
         ax.set_title(f"{self.metric} per class relative to the global choice{support}", fontsize=9)
         colorbar = ax.figure.colorbar(self.image_, ax=ax, fraction=0.04)
         colorbar.set_label(f"{self.metric} gained (+) or lost (-) vs the global choice")
+        # below the rotated tick labels and the axis label: about 0.85 inch under the axes
+        axes_height = ax.get_position().height * ax.figure.get_figheight()
         ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.85 / max(axes_height, 0.5)),
+            ncol=2,
+            fontsize=7,
+            frameon=False,
         )
         self.ax_, self.figure_ = ax, ax.figure
         return self
