@@ -178,6 +178,7 @@ class LogisticObjective(LinearLayout):
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
         self._state = None  # kept Hessian state, allocated on first use
+        self._kept_state_rows = 0  # rows of it that the last evaluation filled
         self._state_chunk = None  # one chunk of it, recomputed per product
         self._preconditioner = None  # built on first use of `precondition`
         # Mean curvature per output at the last evaluated point; before any
@@ -328,6 +329,8 @@ class LogisticObjective(LinearLayout):
 
     # -------------------------------------------------------------- objective
     def _evaluate(self, coef, keep_state):
+        """(loss, gradient); `keep_state`: False, True (the plan's rows of
+        Hessian state) or a number of leading rows to keep it for."""
         if coef.dtype != self.dtype:  # the kernels are compiled for the objective's dtype
             raise TypeError(
                 f"coef has dtype {coef.dtype} but the objective computes in {self.dtype}; "
@@ -343,7 +346,7 @@ class LogisticObjective(LinearLayout):
         intercept = self._zero_intercept if b is None else b
         grad = np.empty_like(coef)
         grad_W, grad_b = self.unpack(grad)
-        state_rows = self.hessian_state_rows if keep_state else 0
+        state_rows = (self.hessian_state_rows if keep_state is True else keep_state) or 0
         if state_rows and (self._state is None or len(self._state) != state_rows):
             self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
         sums = np.zeros((4, self.n_classes), dtype=np.float64)
@@ -471,8 +474,19 @@ class LogisticObjective(LinearLayout):
         """
         return self._evaluate(coef, keep_state=False)
 
-    def loss_gradient_hessp(self, coef):
+    def loss_gradient_hessp(self, coef, *, many_products=False):
         """Objective value, gradient and Hessian-product function at `coef`.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_params,)
+        many_products : bool, default=False
+            A hint that many products will follow at this point (the
+            hypergradient's conjugate gradients take hundreds): the Hessian
+            state of every sample is then kept whenever it takes at most
+            the plan's share of X by itself (_FIT_FRACTION_OF_X), which
+            saves one matrix product per chunk and product. Newton-CG's few
+            products per point keep to the plan.
 
         Returns
         -------
@@ -482,11 +496,16 @@ class LogisticObjective(LinearLayout):
             ``hessp(v)`` returns the Hessian at `coef` times v. It is valid
             until the next call of this method on the same objective.
         """
-        loss, grad = self._evaluate(coef, keep_state=True)
+        state_rows = self.hessian_state_rows
+        full_state_bytes = self.n_samples * self.n_outputs * self.dtype.itemsize
+        if many_products and full_state_bytes <= _FIT_FRACTION_OF_X * self._x_bytes:
+            state_rows = self.n_samples
+        loss, grad = self._evaluate(coef, keep_state=state_rows)
+        self._kept_state_rows = state_rows  # what this point's products read
         W, b = self.unpack(coef)
-        W_at = None if self.hessian_state_rows == self.n_samples else W.copy()
+        W_at = None if state_rows == self.n_samples else W.copy()
         intercept_at = (self._zero_intercept if b is None else b).copy()
-        return loss, grad, lambda v: self._hessp(v, W_at, intercept_at)
+        return loss, grad, lambda v: self._hessp(v, W_at, intercept_at, state_rows)
 
     def _hessian_state_of_chunk(self, rows, W_at, intercept_at, state):
         """Recompute the per-sample Hessian state of one chunk into `state`.
@@ -522,7 +541,7 @@ class LogisticObjective(LinearLayout):
 
         return self._on_thread_blocks(stop - start, task)[1]
 
-    def _hessp(self, v, W_at, intercept_at):
+    def _hessp(self, v, W_at, intercept_at, state_rows):
         V, v_b = self.unpack(v)
         v_intercept = self._zero_intercept if v_b is None else v_b
         out = np.empty_like(v)
@@ -531,7 +550,7 @@ class LogisticObjective(LinearLayout):
         for i, (start, stop) in enumerate(self._chunks):
             z = self._logits_buffer((start, stop))
             self._logits_of((start, stop), V, z)
-            if stop <= self.hessian_state_rows:
+            if stop <= state_rows:
                 state = self._state[start:stop]
             else:
                 if self._state_chunk is None:

@@ -516,8 +516,13 @@ class TorchLogisticObjective(LinearLayout):
         """Objective value and gradient at `coef`."""
         return self._evaluate(coef, keep_state=False)
 
-    def loss_gradient_hessp(self, coef):
-        """Objective value, gradient and Hessian-product function at `coef`."""
+    def loss_gradient_hessp(self, coef, *, many_products=False):
+        """Objective value, gradient and Hessian-product function at `coef`.
+
+        `many_products` is accepted for the objectives' common protocol; the
+        torch objective keeps the Hessian state whenever its memory rule
+        allows (``stores_hessian_state``), for few products or many.
+        """
         loss, grad = self._evaluate(coef, keep_state=True)
         W, b = self.unpack(coef)
         W_at, b_at = W.clone(), (None if b is None else b.clone())

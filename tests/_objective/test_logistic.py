@@ -295,6 +295,30 @@ def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, kept_r
     assert kept == kept_rows * n_classes * 4
 
 
+@pytest.mark.parametrize(
+    "n_features, n_classes, kept_for_many",
+    [
+        (64, 10, True),  # n x K is 1/6 of X: every row kept when many products follow
+        (8, 100, False),  # 12 x X: more than the plan's share, recomputed as before
+    ],
+)
+def test_many_products_keep_the_whole_state_when_it_fits_the_share_alone(
+    n_features, n_classes, kept_for_many
+):
+    objective, (X, *_) = make_objective(n_classes, 20_000, n_features, dtype=np.float32)
+    rng = np.random.default_rng(5)
+    coef = (0.1 * rng.standard_normal(objective.n_params)).astype(np.float32)
+    v = rng.standard_normal(objective.n_params).astype(np.float32)
+    planned = objective.loss_gradient_hessp(coef)[2](v)
+    assert objective._kept_state_rows == objective.hessian_state_rows < objective.n_samples
+    many = objective.loss_gradient_hessp(coef, many_products=True)[2](v)
+    full = objective.n_samples if kept_for_many else objective.hessian_state_rows
+    assert objective._kept_state_rows == full
+    np.testing.assert_allclose(many, planned, rtol=2e-4, atol=1e-6)  # float32 sums
+    kept = 0 if objective._state is None else objective._state.nbytes
+    assert kept <= X.nbytes / 4
+
+
 def test_chunks_keep_a_minimum_of_rows():
     objective, _ = make_objective(3, n_samples=2000, n_features=2, dtype=np.float32)
     assert objective.chunk_rows == 256
