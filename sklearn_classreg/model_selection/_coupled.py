@@ -72,6 +72,7 @@ def tuned_choices(
     n_jobs,
     max_outer_iter=30,
     outer_tol=1e-3,
+    verbose=0,
 ):
     """The C vector each strategy of `ClassWiseRegularizationCV` picks from the records.
 
@@ -90,6 +91,8 @@ def tuned_choices(
         The study's per-class and global metrics.
     n_bootstrap, confidence_level, random_state, n_jobs, max_outer_iter, outer_tol
         As in the study.
+    verbose : int, default=0
+        A progress bar over the hypergradient's outer steps when positive.
 
     Returns
     -------
@@ -112,6 +115,7 @@ def tuned_choices(
             n_jobs=n_jobs,
             max_outer_iter=max_outer_iter,
             outer_tol=outer_tol,
+            verbose=verbose,
             **settings,
         )
         with warnings.catch_warnings():

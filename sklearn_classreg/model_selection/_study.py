@@ -389,6 +389,7 @@ class ClassWiseStudy:
                 n_jobs=self.n_jobs,
                 max_outer_iter=self.max_outer_iter,
                 outer_tol=self.outer_tol,
+                verbose=self.verbose,
             )
         if "hypergradient" in tuners and self.coupled_oracle:
             self._coupled_oracle(estimator, X, y_checked, folds, records, tuners, generator)

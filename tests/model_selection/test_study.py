@@ -228,7 +228,7 @@ def test_tuned_choices_equal_the_cv_estimator_on_the_same_folds(fitted):
             tol=1e-8,
             max_iter=2000,
             refit=False,
-            random_state=0,  # the study's: the same bootstrap draws
+            random_state=0,  # a fixed seed (the study draws its own): a deterministic test
         ).fit(X, y)
         assert cv.C_global_ == study.best_global_
         if strategy == "per_class":  # the same bootstrap decides which classes move
