@@ -178,7 +178,6 @@ class LogisticObjective(LinearLayout):
         self._no_state = np.empty((0, self.n_outputs), dtype=self.dtype)
         self._zero_intercept = np.zeros(self.n_outputs, dtype=self.dtype)
         self._state = None  # kept Hessian state, allocated on first use
-        self._kept_state_rows = 0  # rows of it that the last evaluation filled
         self._state_chunk = None  # one chunk of it, recomputed per product
         self._preconditioner = None  # built on first use of `precondition`
         # Mean curvature per output at the last evaluated point; before any
@@ -328,9 +327,8 @@ class LogisticObjective(LinearLayout):
         return results, parts.sum(axis=0)
 
     # -------------------------------------------------------------- objective
-    def _evaluate(self, coef, keep_state):
-        """(loss, gradient); `keep_state`: False, True (the plan's rows of
-        Hessian state) or a number of leading rows to keep it for."""
+    def _evaluate(self, coef, state_rows=0):
+        """(loss, gradient), keeping the Hessian state of the leading `state_rows` rows."""
         if coef.dtype != self.dtype:  # the kernels are compiled for the objective's dtype
             raise TypeError(
                 f"coef has dtype {coef.dtype} but the objective computes in {self.dtype}; "
@@ -339,14 +337,13 @@ class LogisticObjective(LinearLayout):
         # Non-finite parameters (a line search overshooting) give a non-finite
         # loss, which solvers reject: NumPy's warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._evaluate_finite_or_not(coef, keep_state)
+            return self._evaluate_finite_or_not(coef, state_rows)
 
-    def _evaluate_finite_or_not(self, coef, keep_state):
+    def _evaluate_finite_or_not(self, coef, state_rows):
         W, b = self.unpack(coef)
         intercept = self._zero_intercept if b is None else b
         grad = np.empty_like(coef)
         grad_W, grad_b = self.unpack(grad)
-        state_rows = (self.hessian_state_rows if keep_state is True else keep_state) or 0
         if state_rows and (self._state is None or len(self._state) != state_rows):
             self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
         sums = np.zeros((4, self.n_classes), dtype=np.float64)
@@ -462,7 +459,7 @@ class LogisticObjective(LinearLayout):
 
     def loss(self, coef):
         """Objective value at `coef` (a float)."""
-        return self._evaluate(coef, keep_state=False)[0]
+        return self._evaluate(coef)[0]
 
     def loss_gradient(self, coef):
         """Objective value and gradient at `coef`.
@@ -472,7 +469,7 @@ class LogisticObjective(LinearLayout):
         loss : float
         gradient : ndarray of shape (n_params,)
         """
-        return self._evaluate(coef, keep_state=False)
+        return self._evaluate(coef)
 
     def loss_gradient_hessp(self, coef, *, many_products=False):
         """Objective value, gradient and Hessian-product function at `coef`.
@@ -500,8 +497,7 @@ class LogisticObjective(LinearLayout):
         full_state_bytes = self.n_samples * self.n_outputs * self.dtype.itemsize
         if many_products and full_state_bytes <= _FIT_FRACTION_OF_X * self._x_bytes:
             state_rows = self.n_samples
-        loss, grad = self._evaluate(coef, keep_state=state_rows)
-        self._kept_state_rows = state_rows  # what this point's products read
+        loss, grad = self._evaluate(coef, state_rows)
         W, b = self.unpack(coef)
         W_at = None if state_rows == self.n_samples else W.copy()
         intercept_at = (self._zero_intercept if b is None else b).copy()
