@@ -455,9 +455,9 @@ def run(args):
 def extended_grid(study, grid, *, log=True, factor=4):
     """A grid extended beyond the ends where the study's optima sit, or None.
 
-    An end is extended when the global optimum sits there or more than
-    max(2, 5 % of the classes) have their optimum there (the study's grid
-    warnings): by max(2, len(grid) // factor) more values with the grid's
+    The ends are those of the study's grid warnings (`grid_short_ends_`: the
+    global optimum there, or more than max(2, 5 % of the classes)). Each is
+    extended by max(2, len(grid) // factor) more values with the grid's
     spacing at that end (geometric when `log`, else even; label smoothing
     stays in [0, 1)).
 
@@ -466,7 +466,6 @@ def extended_grid(study, grid, *, log=True, factor=4):
     study : ClassWiseStudy
         Fitted on `grid`.
     grid : ndarray
-        Sorted increasingly.
     log : bool, default=True
     factor : int, default=4
 
@@ -475,24 +474,20 @@ def extended_grid(study, grid, *, log=True, factor=4):
     ndarray or None
     """
     grid = np.sort(np.asarray(grid, dtype=float))
-    if len(grid) < 3:
-        return None
-    totals, K = study.totals_, len(study.classes_)
-    few = max(2, int(np.ceil(0.05 * K)))
-    best = float(study.best_global_)
-    low = best == grid[0] or totals["n_classes_at_grid_low"] > few
-    high = best == grid[-1] or totals["n_classes_at_grid_high"] > few
-    n = max(2, len(grid) // factor)
-    steps = np.arange(1, n + 1)
-    if log:
-        ratio_low, ratio_high = grid[1] / grid[0], grid[-1] / grid[-2]
-        below = grid[0] / ratio_low ** steps[::-1] if low else []
-        above = grid[-1] * ratio_high**steps if high else []
-    else:
-        below = grid[0] - (grid[1] - grid[0]) * steps[::-1] if low else np.array([])
-        below = np.asarray(below)[np.asarray(below) >= 0] if low else []
-        above = grid[-1] + (grid[-1] - grid[-2]) * steps if high else np.array([])
-        above = np.asarray(above)[np.asarray(above) < 1] if high else []
+    steps = np.arange(1, max(2, len(grid) // factor) + 1)
+    below, above = np.empty(0), np.empty(0)
+    if "low" in study.grid_short_ends_:
+        if log:
+            below = grid[0] / (grid[1] / grid[0]) ** steps[::-1]
+        else:
+            below = grid[0] - (grid[1] - grid[0]) * steps[::-1]
+            below = below[below >= 0]
+    if "high" in study.grid_short_ends_:
+        if log:
+            above = grid[-1] * (grid[-1] / grid[-2]) ** steps
+        else:
+            above = grid[-1] + (grid[-1] - grid[-2]) * steps
+            above = above[above < 1]
     if not len(below) and not len(above):
         return None
     return np.concatenate([below, grid, above])

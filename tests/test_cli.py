@@ -95,24 +95,23 @@ def test_a_grid_that_stops_short_is_extended(tmp_path):
 def test_extended_grid_keeps_the_spacing_and_the_range():
     from sklearn_classreg.cli import extended_grid
 
-    class Study:
-        def __init__(self, best, low, high):
-            self.best_global_, self.classes_ = best, np.arange(10)
-            self.totals_ = {"n_classes_at_grid_low": low, "n_classes_at_grid_high": high}
+    class Study:  # the study's verdict on its grid's ends (see ClassWiseStudy._grid_edges)
+        def __init__(self, *ends):
+            self.grid_short_ends_ = frozenset(ends)
 
     grid = np.array([1e-2, 1e-1, 1.0, 10.0])
     np.testing.assert_allclose(
-        extended_grid(Study(10.0, 0, 0), grid), [1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]
+        extended_grid(Study("high"), grid), [1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]
     )
     np.testing.assert_allclose(
-        extended_grid(Study(1.0, 5, 0), grid), [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+        extended_grid(Study("low"), grid), [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
     )
-    assert extended_grid(Study(1.0, 2, 2), grid) is None  # two classes at an end: a few
+    assert extended_grid(Study(), grid) is None  # no end flagged
     smoothing = np.array([0.0, 0.3, 0.6, 0.9])
-    assert extended_grid(Study(0.9, 0, 0), smoothing, log=False) is None  # 1.2 > 1
-    assert extended_grid(Study(0.0, 0, 0), smoothing, log=False) is None  # below 0
+    assert extended_grid(Study("high"), smoothing, log=False) is None  # 1.2 > 1
+    assert extended_grid(Study("low"), smoothing, log=False) is None  # below 0
     np.testing.assert_allclose(
-        extended_grid(Study(0.2, 0, 0), np.array([0.0, 0.1, 0.2]), log=False),
+        extended_grid(Study("high"), np.array([0.0, 0.1, 0.2]), log=False),
         [0.0, 0.1, 0.2, 0.3, 0.4],
     )
 

@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.metrics import confusion_matrix
@@ -15,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._utils._validation import check_label_types
 from ..linear_model import ClassWiseRegularizedLogisticRegression
+from ..linear_model._logistic import dense_coef
 
 __all__ = ["AmbiguousClassLDA", "find_ambiguous_classes", "weight_lda_angle"]
 
@@ -94,8 +94,7 @@ def weight_lda_angle(estimator, X, y, classes):
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     a, b = classes
     labels = list(estimator.classes_)
-    coef = estimator.coef_
-    coef = np.asarray(coef.toarray() if sparse.issparse(coef) else coef, dtype=np.float64)
+    coef = np.asarray(dense_coef(estimator), dtype=np.float64)
     if coef.shape[0] == 1:
         direction = coef[0]
     else:

@@ -171,6 +171,10 @@ class ClassWiseStudy:
         Optima at an end of the grid, where it may be too short: the global
         optimum, or more than max(2, 5 %) of the classes at one end. Each is
         also raised as a UserWarning and opens the report.
+    grid_short_ends_ : frozenset of {"low", "high"}
+        The ends of the grid those warnings are about (the smallest and the
+        largest value; the first and last for non-numbers): where the main
+        job extends the grid.
     tuned_C_ : pandas.DataFrame
         Per class, the C of each tuned choice (columns "naive", "per_class",
         "hypergradient"; those computed); for a label-smoothing study, the
@@ -487,7 +491,7 @@ class ClassWiseStudy:
         when more than max(2, 5 % of the classes) sit at one end. The ends are
         the smallest and largest values (the first and last for a grid of
         non-numbers). Also sets the totals "n_classes_at_grid_low" and
-        "n_classes_at_grid_high".
+        "n_classes_at_grid_high", and `grid_short_ends_`.
         """
         values = self.param_values_
         try:
@@ -499,19 +503,22 @@ class ClassWiseStudy:
         (low_name, low), (high_name, high) = ends.items()
         self.totals_["n_classes_at_grid_low"] = int(np.sum(per_class == low))
         self.totals_["n_classes_at_grid_high"] = int(np.sum(per_class == high))
+        self.grid_short_ends_ = frozenset()
         if len(values) < 3:
             return []
         name, K = self.param_name, len(self.classes_)
         few = max(2, int(np.ceil(0.05 * K)))
-        messages = []
-        for end, index in ends.items():
+        messages, short = [], set()
+        for side, (end, index) in zip(("low", "high"), ends.items(), strict=True):
+            n_classes = int(np.sum(per_class == index))
+            if best_global == index or n_classes > few:
+                short.add(side)
             if best_global == index:
                 messages.append(
                     f"The best global {name} is the {end} value of param_range "
                     f"({_shown(values[index])}): the grid may be too short on that side; "
                     "extend it."
                 )
-            n_classes = int(np.sum(per_class == index))
             if n_classes > few:
                 messages.append(
                     f"{n_classes} of {K} classes have their best {name} at the {end} value "
@@ -519,6 +526,7 @@ class ClassWiseStudy:
                     "and the spread of optima and the oracle gap are then understated; "
                     "extend the grid."
                 )
+        self.grid_short_ends_ = frozenset(short)
         return messages
 
     def _pooled_recall(self, records, index):

@@ -8,7 +8,8 @@ the sigmoid of z.
 """
 
 import numpy as np
-from scipy import sparse
+
+from ..linear_model._logistic import dense_coef
 
 __all__ = ["convert_linear_classifier", "shape_linear_classifier"]
 
@@ -26,7 +27,7 @@ def convert_linear_classifier(scope, operator, container):
     from skl2onnx.common.data_types import guess_proto_type
 
     model = operator.raw_operator
-    coef = model.coef_.toarray() if sparse.issparse(model.coef_) else np.asarray(model.coef_)
+    coef = np.asarray(dense_coef(model))
     proto = guess_proto_type(operator.inputs[0].type)
     if proto not in (TensorProto.FLOAT, TensorProto.DOUBLE):
         proto = TensorProto.FLOAT

@@ -441,6 +441,7 @@ def test_optima_at_an_end_of_the_grid_are_warned_about(tmp_path):
     K = len(study.classes_)
     assert study.totals_["n_classes_at_grid_high"] == (study.best_per_class_ == 1e-2).sum() > 2
     assert f"of {K} classes have their best C at the largest value" in messages[1]
+    assert study.grid_short_ends_ == frozenset({"high"})
     page = write_report(study, tmp_path / "report").read_text()
     assert page.index('class="warning"') < page.index("<h2>Verdict</h2>")
     around = ClassWiseStudy(param_range=GRID, **kwargs)
@@ -449,6 +450,7 @@ def test_optima_at_an_end_of_the_grid_are_warned_about(tmp_path):
         around.fit(X, y)
     assert around.grid_warnings_ == []
     assert around.totals_["n_classes_at_grid_high"] <= 2
+    assert around.grid_short_ends_ == frozenset()  # a few classes at an end: not short
 
 
 def test_groups_reach_the_splitter_with_or_without_metadata_routing():
