@@ -1,8 +1,7 @@
 """Image augmentations written with torch operations (no torchvision).
 
 All act on a batch of float images (N, C, H, W) in [0, 255], with a strength
-per image in [0, 1] (0: the image unchanged), and draw from a
-``torch.Generator`` so that results are reproducible:
+per image in [0, 1] (0: the image unchanged):
 
 * "crop": random resized crop, keeping a share of the area between
   1 - 0.9 strength and 1, with an aspect ratio within
@@ -12,16 +11,67 @@ per image in [0, 1] (0: the image unchanged), and draw from a
 
 Crop, resize and flip are one affine resampling (``affine_grid`` +
 ``grid_sample``, bilinear), batched on the device.
+
+The random numbers of a view are drawn per image (`view_draws`), from a
+stream keyed by (seed, view, the image's position in the data): a view does
+not depend on the batch size, the device or the other images of its batch,
+and the views of one image at different strengths share their random
+numbers (common random numbers), so that a sweep over the strength moves
+each view smoothly instead of redrawing it.
 """
 
 import math
 
-__all__ = ["AUGMENTATIONS", "augment_batch"]
+import numpy as np
+
+__all__ = ["AUGMENTATIONS", "augment_batch", "view_draws"]
 
 AUGMENTATIONS = ("crop", "flip", "noise")
 
+# uniform numbers drawn per image and view, in this order (whatever the kinds,
+# so that "crop" draws the same crops with or without "noise")
+_UNIFORMS = ("area", "ratio", "shift_x", "shift_y", "flip")
 
-def augment_batch(images, strength, kinds, generator):
+
+def view_draws(positions, seed, view, noise_shape=None):
+    """The random numbers of one view of some images.
+
+    Parameters
+    ----------
+    positions : array-like of int
+        Each image's position in the data (its row).
+    seed : int
+    view : int
+        Which view (0, 1, ...).
+    noise_shape : tuple of int, default=None
+        (C, H, W) of the images when noise is added.
+
+    Returns
+    -------
+    uniforms : ndarray of shape (n, 5), float64
+        In [0, 1): area, aspect ratio, horizontal and vertical shift, flip.
+    noise : ndarray of shape (n, C, H, W), float32, or None
+        Standard normal.
+
+    Examples
+    --------
+    >>> first, _ = view_draws([0, 1, 2], seed=0, view=0)
+    >>> again, _ = view_draws([2], seed=0, view=0)  # image 2 alone: the same draws
+    >>> bool((first[2] == again[0]).all())
+    True
+    """
+    positions = np.asarray(positions, dtype=np.int64).ravel()
+    uniforms = np.empty((len(positions), len(_UNIFORMS)))
+    noise = None if noise_shape is None else np.empty((len(positions), *noise_shape), np.float32)
+    for row, position in enumerate(positions):
+        stream = np.random.default_rng([int(seed), int(view), int(position)])
+        uniforms[row] = stream.random(len(_UNIFORMS))
+        if noise is not None:
+            noise[row] = stream.standard_normal(noise_shape, dtype=np.float32)
+    return uniforms, noise
+
+
+def augment_batch(images, strength, kinds, uniforms, noise=None):
     """Augmented copies of a batch of images.
 
     Parameters
@@ -31,8 +81,10 @@ def augment_batch(images, strength, kinds, generator):
         Per image, in [0, 1].
     kinds : sequence of str
         Among "crop", "flip", "noise".
-    generator : torch.Generator
-        On the images' device.
+    uniforms : array-like of shape (N, 5)
+        The view's uniform numbers (`view_draws`).
+    noise : array-like of shape (N, C, H, W), default=None
+        The view's standard normal noise; needed for "noise".
 
     Returns
     -------
@@ -40,31 +92,30 @@ def augment_batch(images, strength, kinds, generator):
     """
     import torch
 
-    n = images.shape[0]
     device, dtype = images.device, images.dtype
     strength = strength.to(device=device, dtype=dtype)
+    u = torch.as_tensor(np.asarray(uniforms), device=device, dtype=dtype)
+    area_u, ratio_u, shift_x_u, shift_y_u, flip_u = u.unbind(dim=1)
 
-    def uniform(low, high):
-        return low + (high - low) * torch.rand(n, generator=generator, device=device, dtype=dtype)
+    def between(low, high, draw):
+        return low + (high - low) * draw
 
-    scale_x = torch.ones(n, device=device, dtype=dtype)
-    scale_y = torch.ones(n, device=device, dtype=dtype)
-    shift_x = torch.zeros(n, device=device, dtype=dtype)
-    shift_y = torch.zeros(n, device=device, dtype=dtype)
+    scale_x = torch.ones_like(strength)
+    scale_y = torch.ones_like(strength)
+    shift_x = torch.zeros_like(strength)
+    shift_y = torch.zeros_like(strength)
     if "crop" in kinds:
-        area = uniform(1 - 0.9 * strength, torch.ones_like(strength))
-        log_ratio = uniform(-strength, strength) * math.log(4 / 3)
-        ratio = torch.exp(log_ratio)
+        area = between(1 - 0.9 * strength, 1.0, area_u)
+        ratio = torch.exp(between(-strength, strength, ratio_u) * math.log(4 / 3))
         scale_x = torch.sqrt(area * ratio).clamp(max=1.0)
         scale_y = torch.sqrt(area / ratio).clamp(max=1.0)
         # the crop lies inside the image: its centre moves by at most 1 - scale
-        shift_x = uniform(-(1 - scale_x), 1 - scale_x)
-        shift_y = uniform(-(1 - scale_y), 1 - scale_y)
+        shift_x = between(-(1 - scale_x), 1 - scale_x, shift_x_u)
+        shift_y = between(-(1 - scale_y), 1 - scale_y, shift_y_u)
     if "flip" in kinds:
-        flip = torch.rand(n, generator=generator, device=device, dtype=dtype) < strength / 2
-        scale_x = torch.where(flip, -scale_x, scale_x)
+        scale_x = torch.where(flip_u < strength / 2, -scale_x, scale_x)
     if "crop" in kinds or "flip" in kinds:
-        theta = torch.zeros(n, 2, 3, device=device, dtype=dtype)
+        theta = torch.zeros(len(strength), 2, 3, device=device, dtype=dtype)
         theta[:, 0, 0], theta[:, 0, 2] = scale_x, shift_x
         theta[:, 1, 1], theta[:, 1, 2] = scale_y, shift_y
         grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
@@ -72,6 +123,8 @@ def augment_batch(images, strength, kinds, generator):
             images, grid, mode="bilinear", padding_mode="border", align_corners=False
         )
     if "noise" in kinds:
-        noise = torch.randn(images.shape, generator=generator, device=device, dtype=dtype)
+        if noise is None:
+            raise ValueError('augment_batch: "noise" needs the view\'s noise (view_draws).')
+        noise = torch.as_tensor(np.asarray(noise), device=device, dtype=dtype)
         images = (images + noise * (25.5 * strength)[:, None, None, None]).clamp(0, 255)
     return images

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from ._augment import AUGMENTATIONS, augment_batch
+from ._augment import AUGMENTATIONS, augment_batch, view_draws
 from ._networks import load_network
 
 __all__ = ["FrozenFeatureExtractor"]
@@ -48,6 +48,153 @@ def _images_first(batch):
     return batch
 
 
+class _Forward:
+    """The frozen network as a function of a prepared batch: (N, ...) tensor -> (N, D) array.
+
+    Takes the output of `layer` (a forward hook that stops the pass there)
+    or the network's default features; feature maps are average-pooled.
+    Use as a context manager: the hook is removed on exit.
+    """
+
+    def __init__(self, network, layer, device):
+        self.network = network
+        self.module = network.module.to(device).eval()
+        self.captured = {}
+        self.handle = None
+        if layer is not None:
+            try:
+                target = self.module.get_submodule(layer)
+            except AttributeError as error:
+                names = [name for name, _ in self.module.named_modules() if name][:20]
+                raise ValueError(
+                    f"layer={layer!r} is not a sub-module of {network.name}; some are: {names}."
+                ) from error
+            self.handle = target.register_forward_hook(self._capture)
+
+    def _capture(self, _module, _inputs, output):
+        self.captured["value"] = output
+        raise _StopForward
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.remove()
+
+    def __call__(self, x):
+        network = self.network
+        if network.normalise is not None:
+            x = network.normalise(x)
+        if self.handle is not None:
+            try:
+                self.module(x)
+            except _StopForward:
+                pass
+            features = self.captured.pop("value")
+        elif network.features is not None:
+            features = network.features(self.module, x)
+        else:
+            features = self.module(x)
+        if features.ndim == 4:  # a feature map: global average pooling
+            features = features.mean(dim=(2, 3))
+        return features.reshape(len(x), -1).float().cpu().numpy()
+
+
+def _prepared(batch, network, *, input_size, pixel_max, device, shape):
+    """A batch as the network's float input: images (N, C, H, W) in [0, 255], or vectors."""
+    import torch
+
+    if not _is_tensor(batch):
+        batch = np.asarray(batch)
+        # torch wants writable memory; a read-only batch is copied (small)
+        batch = torch.from_numpy(batch if batch.flags.writeable else batch.copy())
+    x = batch.to(device=device, dtype=torch.float32)
+    if x.ndim < 3:
+        if network.image:
+            raise ValueError(
+                f"{network.name} takes images (N x H x W or N x C x H x W); got "
+                f"an array of shape {shape}."
+            )
+        return x
+    x = _images_first(x)
+    if network.image and x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    if input_size is not None and tuple(x.shape[2:]) != input_size:
+        shrink = x.shape[2] > input_size[0] or x.shape[3] > input_size[1]
+        x = torch.nn.functional.interpolate(
+            x, size=input_size, mode="bilinear", align_corners=False, antialias=shrink
+        )
+    if pixel_max != 255.0:
+        x = x * (255.0 / pixel_max)
+    return x
+
+
+def _feature_batches(
+    network,
+    X,
+    *,
+    layer,
+    input_size,
+    pixel_max,
+    batch_size,
+    device,
+    augment,
+    views,
+    seed,
+    verbose,
+    desc=None,
+):
+    """Features of X batch after batch, for several views in one pass.
+
+    Each batch is read and prepared (resized, rescaled) once, then augmented
+    and run through the network for every view.
+
+    Parameters
+    ----------
+    views : sequence of (strengths, number)
+        ``strengths``: per-image strength (n_samples,), or None for the
+        clean features; ``number``: the view's key in `view_draws`.
+
+    Yields
+    ------
+    start, stop : int
+        The rows of X of the batch.
+    features : list of ndarray of shape (stop - start, D), float32
+        One per view.
+    """
+    import torch
+
+    kinds = tuple(augment)
+    with _Forward(network, layer, device) as forward, torch.inference_mode():
+        starts = range(0, len(X), batch_size)
+        desc = desc or f"features ({network.name})"
+        for start in tqdm(starts, disable=verbose < 1, desc=desc):
+            stop = min(start + batch_size, len(X))
+            x = _prepared(
+                X[start:stop],
+                network,
+                input_size=input_size,
+                pixel_max=pixel_max,
+                device=device,
+                shape=tuple(X.shape),
+            )
+            outputs = []
+            draws = {}  # per view number: the same draws at every strength
+            for strengths, number in views:
+                if strengths is None or x.ndim < 4 or not kinds:
+                    outputs.append(forward(x))
+                    continue
+                if number not in draws:
+                    noise_shape = tuple(x.shape[1:]) if "noise" in kinds else None
+                    draws[number] = view_draws(range(start, stop), seed, number, noise_shape)
+                augmented = augment_batch(
+                    x, torch.as_tensor(strengths[start:stop]), kinds, *draws[number]
+                )
+                outputs.append(forward(augmented))
+            yield start, stop, outputs
+
+
 def _extract(
     network,
     X,
@@ -60,91 +207,28 @@ def _extract(
     augment,
     strengths,
     seed,
+    view=0,
     verbose,
 ):
-    """Features of X (float32, (N, D)); one augmented view per image when `strengths`.
+    """Features of X (float32, (N, D)); view `view` of each image when `strengths`.
 
     `network` is a Network, or a known network's name (cheap to hash for the cache).
     """
-    import torch
-
     network = _network(network) if isinstance(network, str) else network
-    module = network.module.to(device).eval()
-    generator = None
-    if strengths is not None:
-        generator = torch.Generator(device=device).manual_seed(int(seed))
-    hook_output = {}
-    handle = None
-    if layer is not None:
-        try:
-            target = module.get_submodule(layer)
-        except AttributeError as error:
-            names = [name for name, _ in module.named_modules() if name][:20]
-            raise ValueError(
-                f"layer={layer!r} is not a sub-module of {network.name}; some are: {names}."
-            ) from error
-
-        def hook(_module, _inputs, output):
-            hook_output["value"] = output
-            raise _StopForward
-
-        handle = target.register_forward_hook(hook)
-    outputs = []
-    try:
-        with torch.inference_mode():
-            starts = range(0, len(X), batch_size)
-            for start in tqdm(starts, disable=verbose < 1, desc=f"features ({network.name})"):
-                batch = X[start : start + batch_size]
-                if not _is_tensor(batch):
-                    batch = np.asarray(batch)
-                    # torch wants writable memory; a read-only batch is copied (small)
-                    batch = torch.from_numpy(batch if batch.flags.writeable else batch.copy())
-                x = batch.to(device=device, dtype=torch.float32)
-                if x.ndim >= 3:
-                    x = _images_first(x)
-                    if network.image and x.shape[1] == 1:
-                        x = x.expand(-1, 3, -1, -1)
-                    if input_size is not None and tuple(x.shape[2:]) != input_size:
-                        shrink = x.shape[2] > input_size[0] or x.shape[3] > input_size[1]
-                        x = torch.nn.functional.interpolate(
-                            x,
-                            size=input_size,
-                            mode="bilinear",
-                            align_corners=False,
-                            antialias=shrink,
-                        )
-                    if pixel_max != 255.0:
-                        x = x * (255.0 / pixel_max)
-                    if strengths is not None:
-                        x = augment_batch(
-                            x,
-                            torch.as_tensor(strengths[start : start + batch_size]),
-                            augment,
-                            generator,
-                        )
-                elif network.image:
-                    raise ValueError(
-                        f"{network.name} takes images (N x H x W or N x C x H x W); got "
-                        f"an array of shape {tuple(X.shape)}."
-                    )
-                if network.normalise is not None:
-                    x = network.normalise(x)
-                if layer is not None:
-                    try:
-                        module(x)
-                    except _StopForward:
-                        pass
-                    features = hook_output.pop("value")
-                elif network.features is not None:
-                    features = network.features(module, x)
-                else:
-                    features = module(x)
-                if features.ndim == 4:  # a feature map: global average pooling
-                    features = features.mean(dim=(2, 3))
-                outputs.append(features.reshape(len(x), -1).float().cpu().numpy())
-    finally:
-        if handle is not None:
-            handle.remove()
+    batches = _feature_batches(
+        network,
+        X,
+        layer=layer,
+        input_size=input_size,
+        pixel_max=pixel_max,
+        batch_size=batch_size,
+        device=device,
+        augment=augment,
+        views=[(strengths, view)],
+        seed=seed,
+        verbose=verbose,
+    )
+    outputs = [features for _, _, (features,) in batches]
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)
 
 
@@ -161,7 +245,12 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     (prediction) stays clean, so that in a Pipeline the classifier trains on
     augmented features and is scored on clean ones, and `strength` can be
     swept like any parameter. `fit_transform_augmented` returns `n_augment`
-    views per image with their labels.
+    views per image with their labels. Each view of an image is drawn from a
+    random stream keyed by (`random_state`, the view's number, the image's
+    row in X): it does not depend on the batch size or the device, and
+    `fit_transform` gives view 0. To sweep the strength without extracting
+    every image again for every fold, see `extract_feature_banks` and
+    `AugmentationStudy`.
 
     Parameters
     ----------
@@ -194,6 +283,8 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         al.); other classes use `strength`. Needs y at fit_transform time.
     random_state : int, default=None
         Seed of the augmentations (0 when None, so that results repeat).
+        Views at different strengths share their random numbers (the same
+        crop position, flip draw and noise pattern, scaled by the strength).
     memory : str, path or joblib.Memory, default=None
         Cache of extracted features on disk.
     verbose : int, default=0
@@ -348,10 +439,10 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 strengths[y == label] = value
         return strengths if np.any(strengths > 0) else None
 
-    def _run(self, X, strengths, seed):
+    def _run(self, X, strengths, seed, view=0):
         settings = self._settings(X)
         kinds = self._kinds()
-        arguments = dict(augment=kinds, strengths=strengths, seed=seed, **settings)
+        arguments = dict(augment=kinds, strengths=strengths, seed=seed, view=view, **settings)
         # a named network goes by name: cheap for the cache to hash
         network = self.model if isinstance(self.model, str) else self.network_
         if self.memory is not None and not _is_tensor(X):
@@ -424,7 +515,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X = self._check_X(X, reset=False)
         strengths = self._strengths(len(X), y)
         seed = 0 if self.random_state is None else self.random_state
-        views = [self._run(X, strengths, seed + i) for i in range(self.n_augment)]
+        views = [self._run(X, strengths, seed, view=i) for i in range(self.n_augment)]
         return np.concatenate(views), np.tile(np.asarray(y), self.n_augment)
 
     def __sklearn_tags__(self):
