@@ -13,18 +13,21 @@ Crop, resize and flip are one affine resampling (``affine_grid`` +
 ``grid_sample``, bilinear), batched on the device.
 
 The random numbers of a view are drawn per image (`view_draws`), from a
-stream keyed by (seed, view, the image's position in the data): a view does
-not depend on the batch size, the device or the other images of its batch,
-and the views of one image at different strengths share their random
-numbers (common random numbers), so that a sweep over the strength moves
-each view smoothly instead of redrawing it.
+stream keyed by (seed, view, the image's content: `image_keys`): a view does
+not depend on the batch size, the device, the image's position or the other
+images of the data, so that an image's views are the same in any subset (a
+fold of a cross-validation, a Pipeline's fit) as in the whole; and the views
+of one image at different strengths share their random numbers (common
+random numbers), so that a sweep over the strength moves each view smoothly
+instead of redrawing it. Identical images get identical views.
 """
 
+import hashlib
 import math
 
 import numpy as np
 
-__all__ = ["AUGMENTATIONS", "augment_batch", "view_draws"]
+__all__ = ["AUGMENTATIONS", "augment_batch", "image_keys", "view_draws"]
 
 AUGMENTATIONS = ("crop", "flip", "noise")
 
@@ -33,13 +36,44 @@ AUGMENTATIONS = ("crop", "flip", "noise")
 _UNIFORMS = ("area", "ratio", "shift_x", "shift_y", "flip")
 
 
-def view_draws(positions, seed, view, noise_shape=None):
+def image_keys(images):
+    """A 64-bit key of each image's content (its values, dtype and shape).
+
+    Parameters
+    ----------
+    images : ndarray or torch.Tensor of shape (N, ...)
+
+    Returns
+    -------
+    ndarray of shape (N,), uint64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.zeros((3, 4, 4), np.uint8)
+    >>> images[2, 0, 0] = 1
+    >>> keys = image_keys(images)
+    >>> bool(keys[0] == keys[1]), bool(keys[0] == keys[2])
+    (True, False)
+    """
+    if hasattr(images, "detach"):  # a torch tensor
+        images = images.detach().cpu().numpy()
+    images = np.ascontiguousarray(images)
+    header = f"{images.dtype.str}{images.shape[1:]}".encode()
+    keys = np.empty(len(images), dtype=np.uint64)
+    for row, image in enumerate(images):
+        digest = hashlib.blake2b(header + image.tobytes(), digest_size=8).digest()
+        keys[row] = int.from_bytes(digest, "little")
+    return keys
+
+
+def view_draws(keys, seed, view, noise_shape=None):
     """The random numbers of one view of some images.
 
     Parameters
     ----------
-    positions : array-like of int
-        Each image's position in the data (its row).
+    keys : array-like of int
+        Each image's key (`image_keys`).
     seed : int
     view : int
         Which view (0, 1, ...).
@@ -55,16 +89,16 @@ def view_draws(positions, seed, view, noise_shape=None):
 
     Examples
     --------
-    >>> first, _ = view_draws([0, 1, 2], seed=0, view=0)
-    >>> again, _ = view_draws([2], seed=0, view=0)  # image 2 alone: the same draws
+    >>> first, _ = view_draws([7, 8, 9], seed=0, view=0)
+    >>> again, _ = view_draws([9], seed=0, view=0)  # image 9 alone: the same draws
     >>> bool((first[2] == again[0]).all())
     True
     """
-    positions = np.asarray(positions, dtype=np.int64).ravel()
-    uniforms = np.empty((len(positions), len(_UNIFORMS)))
-    noise = None if noise_shape is None else np.empty((len(positions), *noise_shape), np.float32)
-    for row, position in enumerate(positions):
-        stream = np.random.default_rng([int(seed), int(view), int(position)])
+    keys = np.asarray(keys, dtype=np.uint64).ravel()
+    uniforms = np.empty((len(keys), len(_UNIFORMS)))
+    noise = None if noise_shape is None else np.empty((len(keys), *noise_shape), np.float32)
+    for row, key in enumerate(keys):
+        stream = np.random.default_rng([int(seed), int(view), int(key)])
         uniforms[row] = stream.random(len(_UNIFORMS))
         if noise is not None:
             noise[row] = stream.standard_normal(noise_shape, dtype=np.float32)

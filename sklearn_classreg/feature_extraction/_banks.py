@@ -152,8 +152,9 @@ def extract_feature_banks(extractor, X, strengths, *, n_augment=None):
     what is missing. Strength 0 is the clean features.
 
     Each view is the one `FrozenFeatureExtractor.fit_transform_augmented`
-    gives (the random numbers of an image's view are keyed by the seed, the
-    view and the image's position in X, and shared across strengths).
+    gives, for these images or any subset of them (the random numbers of an
+    image's view are keyed by the seed, the view and the image's content, and
+    shared across strengths).
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from ._augment import AUGMENTATIONS, augment_batch, view_draws
+from ._augment import AUGMENTATIONS, augment_batch, image_keys, view_draws
 from ._networks import load_network
 
 __all__ = ["FrozenFeatureExtractor"]
@@ -107,8 +107,10 @@ def _prepared(batch, network, *, input_size, pixel_max, device, shape):
 
     if not _is_tensor(batch):
         batch = np.asarray(batch)
-        # torch wants writable memory; a read-only batch is copied (small)
-        batch = torch.from_numpy(batch if batch.flags.writeable else batch.copy())
+        # torch wants writable memory with positive strides: otherwise a copy (small)
+        if not batch.flags.writeable or any(stride < 0 for stride in batch.strides):
+            batch = np.array(batch, order="C")
+        batch = torch.from_numpy(batch)
     x = batch.to(device=device, dtype=torch.float32)
     if x.ndim < 3:
         if network.image:
@@ -171,8 +173,10 @@ def _feature_batches(
         desc = desc or f"features ({network.name})"
         for start in tqdm(starts, disable=verbose < 1, desc=desc):
             stop = min(start + batch_size, len(X))
+            batch = X[start:stop]
+            keys = None
             x = _prepared(
-                X[start:stop],
+                batch,
                 network,
                 input_size=input_size,
                 pixel_max=pixel_max,
@@ -186,8 +190,9 @@ def _feature_batches(
                     outputs.append(forward(x))
                     continue
                 if number not in draws:
+                    keys = image_keys(batch) if keys is None else keys
                     noise_shape = tuple(x.shape[1:]) if "noise" in kinds else None
-                    draws[number] = view_draws(range(start, stop), seed, number, noise_shape)
+                    draws[number] = view_draws(keys, seed, number, noise_shape)
                 augmented = augment_batch(
                     x, torch.as_tensor(strengths[start:stop]), kinds, *draws[number]
                 )
@@ -247,7 +252,8 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     swept like any parameter. `fit_transform_augmented` returns `n_augment`
     views per image with their labels. Each view of an image is drawn from a
     random stream keyed by (`random_state`, the view's number, the image's
-    row in X): it does not depend on the batch size or the device, and
+    content): it does not depend on the batch size, the device or the other
+    images (an image has the same views in a fold as in the whole data), and
     `fit_transform` gives view 0. To sweep the strength without extracting
     every image again for every fold, see `extract_feature_banks` and
     `AugmentationStudy`.

@@ -27,7 +27,9 @@ __all__ = [
     "FoldRecords",
     "cross_validated_records",
     "float64_proba",
+    "gap_of",
     "path_start",
+    "score_fold",
     "uses_fast_path",
 ]
 
@@ -203,7 +205,58 @@ def _fold_records(
             model = clone(estimator).set_params(**{param_name: value})
             models.append((model.fit(X_train, y_train, **fit_params), X_test))
         n_iter = np.full(len(param_range), -1)
-        gaps = np.array([_gap_of(model) for model, _ in models])
+        gaps = np.array([gap_of(model) for model, _ in models])
+    return score_fold(
+        fold,
+        test,
+        y_test,
+        classes,
+        models,
+        n_iter=n_iter,
+        gaps=gaps,
+        path=path,
+        test_weight=test_weight,
+        scorer=scorer,
+        scorer_weight=None if scorer_weight is None else scorer_weight[test],
+    )
+
+
+def score_fold(
+    fold,
+    test,
+    y_test,
+    classes,
+    models,
+    *,
+    n_iter,
+    gaps,
+    path=None,
+    test_weight=None,
+    scorer=None,
+    scorer_weight=None,
+):
+    """The FoldRecords of fitted models on a fold's test part.
+
+    Parameters
+    ----------
+    fold : int
+    test : ndarray of shape (n_test,)
+        Rows of the fold's test part.
+    y_test : ndarray of shape (n_test,)
+    classes : ndarray of shape (n_classes,)
+    models : list of (model, X_test)
+        One per value of the grid: the fitted model and the test part as it
+        takes it.
+    n_iter, gaps : array-like of shape (n_values,)
+    path : RegularizationPath, default=None
+    test_weight, scorer_weight : ndarray of shape (n_test,), default=None
+    scorer : callable, default=None
+
+    Returns
+    -------
+    FoldRecords
+    """
+    test_weight = np.ones(len(test)) if test_weight is None else test_weight
     y_index = np.searchsorted(classes, y_test)
     predicted = np.empty((len(models), len(test)), dtype=np.intp)
     proba_of_true = np.empty((len(models), len(test)))
@@ -214,8 +267,7 @@ def _fold_records(
         proba_of_true[i] = proba[np.arange(len(test)), y_index]
         score = global_scores(y_test, proba, labels=classes, sample_weight=test_weight)
         if scorer is not None:
-            weights = None if scorer_weight is None else scorer_weight[test]
-            score["score"] = _score(scorer, model, X_eval, y_test, weights)
+            score["score"] = _score(scorer, model, X_eval, y_test, scorer_weight)
         scores.append(score)
     return FoldRecords(
         fold,
@@ -225,13 +277,13 @@ def _fold_records(
         predicted,
         proba_of_true,
         scores,
-        n_iter,
+        np.asarray(n_iter),
         path,
         np.asarray(gaps, dtype=float),
     )
 
 
-def _gap_of(model):
+def gap_of(model):
     """The certified gap of a fitted model (a Pipeline's last step), or NaN."""
     final = model.steps[-1][1] if isinstance(model, Pipeline) else model
     return float(getattr(final, "gap_", np.nan))

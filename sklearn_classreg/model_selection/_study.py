@@ -202,6 +202,8 @@ class ClassWiseStudy:
     ['support', 'best_value', 'metric_at_best', 'metric_at_global']
     """
 
+    _subject = "regularization"  # what the swept value controls, for the verdict
+
     def __init__(
         self,
         estimator=None,
@@ -265,22 +267,8 @@ class ClassWiseStudy:
         return process_routing(self, "fit", **params).splitter.split
 
     def _check_params(self):
-        if self.metric not in SAMPLE_METRICS:
-            raise ValueError(
-                f"metric={self.metric!r}: the study selects per class by one of "
-                f"{list(SAMPLE_METRICS)} (classwise_validation_curve gives the others)."
-            )
-        global_metric = self.global_metric or _DEFAULT_GLOBAL[self.metric]
-        if global_metric not in GLOBAL_METRICS or global_metric == "score":
-            raise ValueError(
-                f"global_metric={global_metric!r} is not one of {list(GLOBAL_METRICS)}."
-            )
-        if self.selection not in ("split", "oracle"):
-            raise ValueError(f"selection must be 'split' or 'oracle'; got {self.selection!r}.")
-        if not 0 < self.confidence_level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1); got {self.confidence_level!r}.")
-        if not (isinstance(self.n_bootstrap, (int, np.integer)) and self.n_bootstrap >= 1):
-            raise ValueError(f"n_bootstrap must be a positive integer; got {self.n_bootstrap!r}.")
+        """(estimator, param_range, global_metric, tuned strategies), checked."""
+        global_metric = self._check_settings()
         if not (isinstance(self.max_outer_iter, (int, np.integer)) and self.max_outer_iter >= 0):
             raise ValueError(
                 f"max_outer_iter must be a non-negative integer; got {self.max_outer_iter!r}."
@@ -305,6 +293,26 @@ class ClassWiseStudy:
                 raise ValueError(f"param_range is needed for param_name={self.param_name!r}.")
             param_range = np.logspace(-4, 4, 20)
         return estimator, list(param_range), global_metric, tuned
+
+    def _check_settings(self):
+        """The analysis' settings (metric, selection, bootstrap...) checked; the global metric."""
+        if self.metric not in SAMPLE_METRICS:
+            raise ValueError(
+                f"metric={self.metric!r}: the study selects per class by one of "
+                f"{list(SAMPLE_METRICS)} (classwise_validation_curve gives the others)."
+            )
+        global_metric = self.global_metric or _DEFAULT_GLOBAL[self.metric]
+        if global_metric not in GLOBAL_METRICS or global_metric == "score":
+            raise ValueError(
+                f"global_metric={global_metric!r} is not one of {list(GLOBAL_METRICS)}."
+            )
+        if self.selection not in ("split", "oracle"):
+            raise ValueError(f"selection must be 'split' or 'oracle'; got {self.selection!r}.")
+        if not 0 < self.confidence_level < 1:
+            raise ValueError(f"confidence_level must be in (0, 1); got {self.confidence_level!r}.")
+        if not (isinstance(self.n_bootstrap, (int, np.integer)) and self.n_bootstrap >= 1):
+            raise ValueError(f"n_bootstrap must be a positive integer; got {self.n_bootstrap!r}.")
+        return global_metric
 
     def fit(self, X, y, *, X_test=None, y_test=None, groups=None, **params):
         """Run the cross-validated sweep and the analysis.
@@ -361,19 +369,7 @@ class ClassWiseStudy:
             verbose=self.verbose,
             path_memory=PATH_MEMORY if tuning else 0,  # the tuned choices start there
         )
-        if len(records) < 2:
-            raise ValueError("The study needs at least 2 folds.")
-        self.param_values_ = param_range
-        self.global_metric_ = global_metric
-        metrics = list(CLASS_METRICS) + [
-            m for m in GLOBAL_METRICS if m not in CLASS_METRICS and m != "score"
-        ]
-        self.curve_ = curve_frame(self.classes_, records, self.param_name, param_range, metrics)
-        rng = check_random_state(self.random_state)
-        generator = np.random.default_rng(rng.randint(2**31))
-        self._analyse(records, rng)
-        if self.chance:
-            self._chance_level(records, generator)
+        rng, generator = self._summarise(records, param_range, global_metric)
         tuners = {}
         if tuning:
             tuners = tuned_choices(
@@ -403,6 +399,26 @@ class ClassWiseStudy:
         return self
 
     # ------------------------------------------------------------ analysis
+    def _summarise(self, records, param_range, global_metric):
+        """The curve, the choices and gains, and their chance level, from the records.
+
+        Returns the random states of what follows: (RandomState, Generator).
+        """
+        if len(records) < 2:
+            raise ValueError("The study needs at least 2 folds.")
+        self.param_values_ = param_range
+        self.global_metric_ = global_metric
+        metrics = list(CLASS_METRICS) + [
+            m for m in GLOBAL_METRICS if m not in CLASS_METRICS and m != "score"
+        ]
+        self.curve_ = curve_frame(self.classes_, records, self.param_name, param_range, metrics)
+        rng = check_random_state(self.random_state)
+        generator = np.random.default_rng(rng.randint(2**31))
+        self._analyse(records, rng)
+        if self.chance:
+            self._chance_level(records, generator)
+        return rng, generator
+
     def _analyse(self, records, rng):
         K = len(self.classes_)
         selection = select(
@@ -489,45 +505,67 @@ class ClassWiseStudy:
 
         The global optimum at an end is always reported; the classes' optima
         when more than max(2, 5 % of the classes) sit at one end. The ends are
-        the smallest and largest values (the first and last for a grid of
-        non-numbers). Also sets the totals "n_classes_at_grid_low" and
-        "n_classes_at_grid_high", and `grid_short_ends_`.
+        the smallest and largest values of `_edge_values` (the first and last
+        for non-numbers); an end that is a bound of the parameter
+        (`_domain_bounds`) is never short. Also sets the totals
+        "n_classes_at_grid_low" and "n_classes_at_grid_high", and
+        `grid_short_ends_`.
         """
-        values = self.param_values_
+        name, values, grid_name = self._edge_values()
         try:
-            order = np.argsort(np.asarray(values, dtype=float), kind="stable")
-            ends = {"smallest": order[0], "largest": order[-1]}
+            numbers = np.asarray(values, dtype=float)
+            order = np.argsort(numbers, kind="stable")
+            ends = {"smallest": numbers[order[0]], "largest": numbers[order[-1]]}
         except (TypeError, ValueError):
-            ends = {"first": 0, "last": len(values) - 1}
-        per_class = np.asarray(per_class)
-        (low_name, low), (high_name, high) = ends.items()
-        self.totals_["n_classes_at_grid_low"] = int(np.sum(per_class == low))
-        self.totals_["n_classes_at_grid_high"] = int(np.sum(per_class == high))
+            numbers = np.asarray(values, dtype=object)
+            ends = {"first": numbers[0], "last": numbers[-1]}
+        bounds = dict(zip(("low", "high"), self._domain_bounds(), strict=True))
+        chosen = numbers[np.asarray(per_class)]
+        sides = zip(("low", "high"), ends.values(), strict=True)
+        at_end = {side: chosen == value for side, value in sides}
+        self.totals_["n_classes_at_grid_low"] = int(np.sum(at_end["low"]))
+        self.totals_["n_classes_at_grid_high"] = int(np.sum(at_end["high"]))
         self.grid_short_ends_ = frozenset()
-        if len(values) < 3:
+        if len(np.unique(numbers.astype(str))) < 3:
             return []
-        name, K = self.param_name, len(self.classes_)
+        K = len(self.classes_)
         few = max(2, int(np.ceil(0.05 * K)))
         messages, short = [], set()
-        for side, (end, index) in zip(("low", "high"), ends.items(), strict=True):
-            n_classes = int(np.sum(per_class == index))
-            if best_global == index or n_classes > few:
+        for side, (end, value) in zip(("low", "high"), ends.items(), strict=True):
+            if bounds[side] is not None and value == bounds[side]:
+                continue  # the end of what the parameter can be: nothing lies beyond
+            n_classes = int(np.sum(at_end[side]))
+            global_at_end = numbers[best_global] == value
+            if global_at_end or n_classes > few:
                 short.add(side)
-            if best_global == index:
+            if global_at_end:
                 messages.append(
-                    f"The best global {name} is the {end} value of param_range "
-                    f"({_shown(values[index])}): the grid may be too short on that side; "
-                    "extend it."
+                    f"The best global {name} is the {end} value of {grid_name} "
+                    f"({_shown(value)}): the grid may be too short on that side; extend it."
                 )
             if n_classes > few:
                 messages.append(
                     f"{n_classes} of {K} classes have their best {name} at the {end} value "
-                    f"of param_range ({_shown(values[index])}): their optima may lie beyond it, "
+                    f"of {grid_name} ({_shown(value)}): their optima may lie beyond it, "
                     "and the spread of optima and the oracle gap are then understated; "
                     "extend the grid."
                 )
         self.grid_short_ends_ = frozenset(short)
         return messages
+
+    def _edge_values(self):
+        """(name, value at each grid point, the grid's name): what the ends are judged on."""
+        return self.param_name, self.param_values_, "param_range"
+
+    def _domain_bounds(self):
+        """(lowest, highest) value the swept parameter can take, None where unbounded.
+
+        An optimum there is an answer (label smoothing 0: none is best), not
+        a sign that the grid is too short.
+        """
+        if self.param_name.rsplit("__", 1)[-1] == "label_smoothing":
+            return 0.0, None
+        return None, None
 
     def _pooled_recall(self, records, index):
         """Out-of-fold recall of each class at a value index (or one index per class)."""
@@ -648,7 +686,6 @@ class ClassWiseStudy:
                 UserWarning,
             )
             return
-        K = len(self.classes_)
         choices = {
             "global": self.best_global_,
             "naive": np.array(
@@ -669,6 +706,22 @@ class ClassWiseStudy:
                 else:
                     model = _warm_refit(self.models_["global"], self.param_name, C, X, y)
                 self.models_[name] = model
+        totals = self._score_held_out(X_test, y_test, rng)
+        global_log_C = np.log(float(self.best_global_))
+        for name, C in tuned.items():
+            moved = np.abs(np.log(np.asarray(C, dtype=float)) - global_log_C) > 1e-9
+            totals[f"n_classes_moved_{name}"] = int(moved.sum())
+        self._add_totals(totals)
+
+    def _score_held_out(self, X_test, y_test, rng):
+        """Score `models_` on held-out data: each choice against "global", paired.
+
+        Adds the per-class realised gains and their bootstrap intervals to
+        `summary_` (with the held-out support) and returns their totals and
+        each model's held-out scores (``test_<score>_<choice>``). Held-out
+        samples of a class the training data lacked are left out.
+        """
+        K = len(self.classes_)
         y_test = np.asarray(y_test)
         y_index = np.searchsorted(self.classes_, y_test)
         known = (y_index < K) & (self.classes_[np.minimum(y_index, K - 1)] == y_test)
@@ -700,14 +753,10 @@ class ClassWiseStudy:
             totals[key] = float(np.nanmean(gain))
             totals[f"{key}_low"] = float(np.nanquantile(total_replicates, alpha / 2))
             totals[f"{key}_high"] = float(np.nanquantile(total_replicates, 1 - alpha / 2))
-        global_log_C = np.log(float(self.best_global_))
-        for name, C in tuned.items():
-            moved = np.abs(np.log(np.asarray(C, dtype=float)) - global_log_C) > 1e-9
-            totals[f"n_classes_moved_{name}"] = int(moved.sum())
         for name in self.models_:
             for key, value in scores[name].items():
                 totals[f"test_{key}_{name}"] = value
-        self._add_totals(totals)
+        return totals
 
     def verdict(self):
         """The study's answer in plain words, as (heading, sentence) pairs.
@@ -728,6 +777,7 @@ class ClassWiseStudy:
             metric=self.metric,
             param_label=parameter_label(self.param_name),
             alpha=1 - self.confidence_level,
+            subject=self._subject,
         )
 
     def _add_totals(self, totals):

@@ -31,7 +31,8 @@ def curve_frame(classes, records, param_name, param_range, metrics):
         )
     n_values, n_classes = len(param_range), len(classes)
     values = np.empty(n_values, dtype=object)
-    values[:] = list(param_range)
+    for i, value in enumerate(param_range):  # values may be tuples (a joint grid)
+        values[i] = value
     frames = []
     for record in records:
         scores = scores_from_counts(*fold_counts(record, n_classes))

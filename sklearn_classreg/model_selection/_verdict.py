@@ -48,7 +48,7 @@ def _unconverged(totals):
     )
 
 
-def verdict(totals, *, metric, param_label, alpha):
+def verdict(totals, *, metric, param_label, alpha, subject="regularization"):
     """Three sentences (or fewer, where a part was not computed) for the report's opening.
 
     Parameters
@@ -60,6 +60,9 @@ def verdict(totals, *, metric, param_label, alpha):
         How the swept parameter is named to a reader ("C").
     alpha : float
         1 - the confidence level, for the chance-level reading.
+    subject : {"regularization", "augmentation"}, default="regularization"
+        What the swept value controls: the headings and the realised gain's
+        sentence (class-conditional augmentation) say so.
 
     Returns
     -------
@@ -71,7 +74,7 @@ def verdict(totals, *, metric, param_label, alpha):
     if _finite(totals, "coupled_oracle_gap") and float(totals["coupled_oracle_gap_high"]) < 0:
         lines.append(
             (
-                "What per-class regularization could win at most",
+                f"What per-class {subject} could win at most",
                 "not measured: the per-class values the hypergradient tuned on the held-out "
                 f"folds, refitted there, lose {_signed(totals['coupled_oracle_gap'])} {units} "
                 f"{_interval(totals, 'coupled_oracle_gap')} against the best global "
@@ -84,7 +87,7 @@ def verdict(totals, *, metric, param_label, alpha):
     elif _finite(totals, "coupled_oracle_gap"):
         lines.append(
             (
-                "What per-class regularization could win at most",
+                f"What per-class {subject} could win at most",
                 f"{_signed(totals['coupled_oracle_gap'])} {units} "
                 f"{_interval(totals, 'coupled_oracle_gap')} over the best global "
                 f"{param_label}: the coupled oracle, per-class {param_label} tuned on the "
@@ -98,13 +101,32 @@ def verdict(totals, *, metric, param_label, alpha):
     else:
         lines.append(
             (
-                "What per-class regularization could win at most",
+                f"What per-class {subject} could win at most",
                 f"the uncoupled oracle gap is {float(totals['oracle_gap']):.4f} {units}: each "
                 "class at its own best of the shared sweep, scored on the folds that chose "
-                "it. It is an optimistic figure that no single model need reach (the "
-                "coupled oracle tunes the C of this library's estimator).",
+                "it. It is an optimistic figure that no single model need reach"
+                + (
+                    " (the coupled oracle tunes per-class values by hypergradient: the "
+                    "augmentation strength is not one the probe's loss can be differentiated in)."
+                    if subject == "augmentation"
+                    else " (the coupled oracle tunes the C of this library's estimator)."
+                ),
             )
         )
+    if subject == "augmentation" and _finite(totals, "realised_gain_naive"):
+        lines.append(
+            (
+                "What choosing per class wins on held-out data",
+                "class-conditional augmentation, each class's training images at the class's "
+                f"own best {param_label} of the sweep "
+                f"({totals.get('n_classes_moved_naive')} classes off the global one), refitted "
+                f"on all training images, gives {_signed(totals['realised_gain_naive'])} "
+                f"{_interval(totals, 'realised_gain_naive')} {units} against the best global "
+                f"{param_label} refitted, on the clean held-out images: "
+                f"{_reading(totals, 'realised_gain_naive')}.",
+            )
+        )
+        return lines + _chance_lines(totals, param_label, alpha)
     parts = []
     if _finite(totals, "realised_gain_per_class"):
         if totals.get("n_classes_moved_per_class") == 0:
@@ -155,6 +177,12 @@ def verdict(totals, *, metric, param_label, alpha):
                 "refitted comparison.",
             )
         )
+    return lines + _chance_lines(totals, param_label, alpha)
+
+
+def _chance_lines(totals, param_label, alpha):
+    """The chance-level sentence, when it was computed."""
+    lines = []
     if _finite(totals, "spread_p_value"):
         differ = (
             float(totals["spread_p_value"]) < alpha and float(totals["oracle_gap_p_value"]) < alpha

@@ -12,7 +12,11 @@ from sklearn_classreg.feature_extraction import (  # noqa: E402
     FrozenFeatureExtractor,
     extract_feature_banks,
 )
-from sklearn_classreg.feature_extraction._augment import augment_batch, view_draws  # noqa: E402
+from sklearn_classreg.feature_extraction._augment import (  # noqa: E402
+    augment_batch,
+    image_keys,
+    view_draws,
+)
 
 
 class CountingCNN(torch.nn.Module):
@@ -40,10 +44,10 @@ def images(n=9, size=12, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, size, size), dtype=np.uint8)
 
 
-def one_image_by_hand(network, image, position, strength, view, seed, kinds):
+def one_image_by_hand(network, image, strength, view, seed, kinds):
     """The features of one augmented view, by a plain torch call per image."""
     x = torch.from_numpy(image.astype(np.float32))[None, None]
-    uniforms, noise = view_draws([position], seed, view, tuple(x.shape[1:]))
+    uniforms, noise = view_draws(image_keys(image[None]), seed, view, tuple(x.shape[1:]))
     x = augment_batch(x, torch.tensor([strength]), kinds, uniforms, noise)
     with torch.inference_mode():
         return network.eval()(x).numpy()[0]
@@ -61,8 +65,7 @@ def test_banks_equal_per_image_extraction(batch_size):
     for strength in (0.4, 1.0):
         for view in range(2):
             expected = [
-                one_image_by_hand(network, X[i], i, strength, view, 3, kinds)
-                for i in range(len(X))
+                one_image_by_hand(network, X[i], strength, view, 3, kinds) for i in range(len(X))
             ]
             np.testing.assert_allclose(banks.views(strength)[view], expected, rtol=1e-4, atol=1e-5)
     clean = FrozenFeatureExtractor(network).fit_transform(X)
@@ -77,6 +80,11 @@ def test_banks_equal_per_image_extraction(batch_size):
     np.testing.assert_allclose(views[len(X) :], banks.views(0.4)[1], rtol=1e-5, atol=1e-6)
     assert not np.allclose(banks.views(0.4)[0], banks.views(0.4)[1])
     assert not np.allclose(banks.views(0.4)[0], banks.clean)
+    # an image alone, or in another order, has the same views
+    alone = extractor.set_params(n_augment=1).fit_transform(X[[4]])
+    np.testing.assert_allclose(alone[0], banks.views(0.4)[0][4], rtol=1e-5, atol=1e-6)
+    reordered = extract_feature_banks(extractor, X[::-1], [0.4], n_augment=2)
+    np.testing.assert_allclose(reordered.views(0.4)[1][::-1], banks.views(0.4)[1], rtol=1e-5)
 
 
 def test_the_cache_computes_only_what_is_missing(tmp_path):
