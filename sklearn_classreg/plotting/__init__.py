@@ -2,6 +2,7 @@
 
 from ._chance import ChanceLevelDisplay, RealisedGainDisplay
 from ._heatmap import ClassWiseHeatmapDisplay
+from ._joint import JointOptimaDisplay
 from ._lda import AmbiguousClassLDADisplay
 from ._loss import GlobalChoiceLossDisplay
 from ._optima import OptimumHistogramDisplay
@@ -11,6 +12,7 @@ __all__ = [
     "ChanceLevelDisplay",
     "ClassWiseHeatmapDisplay",
     "GlobalChoiceLossDisplay",
+    "JointOptimaDisplay",
     "OptimumHistogramDisplay",
     "RealisedGainDisplay",
 ]

@@ -20,6 +20,8 @@ class ChanceLevelDisplay:
     oracle_gap, oracle_gap_null : float, ndarray
     spread_p_value, oracle_gap_p_value : float
     param_name, metric : str
+    spread_scale : {"log10", "linear", ""}, default="log10"
+        The scale of the spread of optima (the study's ``spread_scale``).
 
     Attributes
     ----------
@@ -48,6 +50,7 @@ class ChanceLevelDisplay:
         oracle_gap_p_value,
         param_name,
         metric,
+        spread_scale="log10",
     ):
         self.spread = spread
         self.spread_null = spread_null
@@ -57,6 +60,7 @@ class ChanceLevelDisplay:
         self.oracle_gap_p_value = oracle_gap_p_value
         self.param_name = param_name
         self.metric = metric
+        self.spread_scale = spread_scale
 
     @classmethod
     def from_results(cls, study, **plot_kwargs):
@@ -74,6 +78,7 @@ class ChanceLevelDisplay:
             chance.oracle_gap_p_value,
             parameter_label(study.param_name),
             study.metric,
+            study.totals_.get("spread_scale", "log10"),
         )
         return display.plot(**plot_kwargs)
 
@@ -97,7 +102,8 @@ class ChanceLevelDisplay:
                 self.spread_null,
                 self.spread,
                 self.spread_p_value,
-                f"IQR of log10 per-class optimal {self.param_name}",
+                f"IQR of {'log10 ' if self.spread_scale == 'log10' else ''}per-class "
+                f"optimal {self.param_name}",
             ),
             (
                 self.oracle_gap_null,
@@ -116,7 +122,10 @@ class ChanceLevelDisplay:
             ax.set_xlabel(label)
             ax.set_ylabel("replicates")
             ax.set_title(f"p = {p_value:.3g}", fontsize=10)
-            ax.legend(fontsize=8)
+            if len(null) or np.isfinite(observed):
+                ax.legend(fontsize=8)
+            else:
+                ax.text(0.5, 0.5, "not defined here", ha="center", transform=ax.transAxes)
         self.axes_, self.figure_ = list(axes), axes[0].figure
         return self
 

@@ -4,13 +4,16 @@ import base64
 import html
 import io
 import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..plotting._base import parameter_label
 
-__all__ = ["write_report"]
+__all__ = ["Section", "write_report"]
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -188,7 +191,7 @@ def _cards(study):
         if key in totals:
             cards.append(
                 (
-                    f"realised gain, {choice_label}",
+                    f"realised gain, {_choice_label(study, choice, choice_label)}",
                     _number(totals[key]),
                     _interval(totals, key),
                     _HELD_OUT,
@@ -205,13 +208,15 @@ def _cards(study):
     return '<div class="cards">' + "".join(parts) + "</div>"
 
 
-def _held_out_table(study):
+def _held_out_table(study, table_id="held-out"):
     """Held-out accuracy, deviance and worst-class accuracy of each refitted choice."""
     totals = study.totals_
     if "test_accuracy_global" not in totals:
         return ""
     choices = [("global", "global best")] + [
-        (choice, label) for choice, label in _CHOICES if f"test_accuracy_{choice}" in totals
+        (choice, _choice_label(study, choice, label))
+        for choice, label in _CHOICES
+        if f"test_accuracy_{choice}" in totals
     ]
     head = (
         "<th>refitted with</th><th>accuracy</th><th>deviance</th><th>worst-class accuracy</th>"
@@ -236,13 +241,13 @@ def _held_out_table(study):
     return (
         "<h3>Held-out comparison</h3>"
         f'<p class="muted">{html.escape(_HELD_OUT)}. Lower deviance is better.</p>'
-        f'<table id="held-out"><thead><tr>{head}</tr></thead><tbody>'
+        f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table>"
     )
 
 
-def _table(summary):
+def _table(summary, table_id="classes"):
     columns = ["class"] + list(summary.columns)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     rows = []
@@ -259,7 +264,7 @@ def _table(summary):
         css = ' class="significant"' if row.get("significant", False) else ""
         rows.append(f"<tr{css}>" + "".join(cells) + "</tr>")
     return (
-        '<div class="table-box"><table class="sortable" id="classes"><thead><tr>'
+        f'<div class="table-box"><table class="sortable" id="{table_id}"><thead><tr>'
         + head
         + "</tr></thead><tbody>"
         + "".join(rows)
@@ -267,55 +272,47 @@ def _table(summary):
     )
 
 
-def write_report(study, out, *, title="Class-wise regularization study", description=""):
-    """Write the report of a fitted ClassWiseStudy into the folder `out`.
-
-    Files: ``index.html`` (self-contained: figures embedded, no external
-    resource), ``summary.csv`` (one row per class), ``totals.csv``,
-    ``curve.csv`` (the tidy validation curve; also ``curve.parquet`` when
-    pyarrow is installed) and the figures as PNG.
+@dataclass
+class Section:
+    """A further part of a report, after the main study.
 
     Parameters
     ----------
-    study : ClassWiseStudy
-        Fitted.
-    out : path-like
-        Created if missing.
-    title : str
-    description : str
-        A sentence about the data and the setup, shown under the title.
-
-    Returns
-    -------
-    pathlib.Path
-        The path of index.html.
+    heading : str
+    name : str
+        Prefix of the section's files (letters, digits, "_").
+    description : str, default=""
+        A sentence under the heading.
+    study : ClassWiseStudy, default=None
+        A fitted study (an `AugmentationStudy`...), shown as the main one is:
+        warnings, verdict, cards, held-out table, figures, per-class table.
+    figures : sequence of (name, caption, draw), default=()
+        Further figures; ``draw()`` returns a Display (with ``figure_``) or a
+        matplotlib Figure.
+    table : pandas.DataFrame, default=None
+        A table shown after the figures (and written as ``<name>_table.csv``).
     """
-    import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    heading: str
+    name: str
+    description: str = ""
+    study: object = None
+    figures: Sequence = ()
+    table: object = None
 
+
+def _study_figures(study):
+    """(name, caption, draw) of the figures of a fitted study."""
     from ..plotting import (
         ChanceLevelDisplay,
         ClassWiseHeatmapDisplay,
         GlobalChoiceLossDisplay,
+        JointOptimaDisplay,
         OptimumHistogramDisplay,
         RealisedGainDisplay,
     )
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    study.summary_.to_csv(out / "summary.csv")
-    study.totals_.to_csv(out / "totals.csv", header=["value"])
-    study.curve_.to_csv(out / "curve.csv", index=False)
-    try:
-        curve = study.curve_.copy()
-        curve[study.param_name] = curve[study.param_name].astype(str)
-        curve["class"] = curve["class"].astype(str)
-        curve.to_parquet(out / "curve.parquet", index=False)
-    except ImportError:
-        pass
-
+    pairs = bool(study.param_values_) and isinstance(study.param_values_[0], tuple)
     figures = [
         (
             "heatmap",
@@ -327,8 +324,13 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
         ),
         (
             "optima",
-            "Where the classes' optima lie.",
-            lambda: OptimumHistogramDisplay.from_results(study),
+            "Where the classes' optima lie"
+            + (
+                ": how many classes have their best pair in each cell (the global best framed)."
+                if pairs
+                else "."
+            ),
+            lambda: (JointOptimaDisplay if pairs else OptimumHistogramDisplay).from_results(study),
         ),
         (
             "oracle_loss",
@@ -365,7 +367,8 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
             figures.append(
                 (
                     f"realised_gain_{choice}",
-                    f"Gain of the refitted model, {label}, on held-out data, with intervals.",
+                    f"Gain of the refitted model, {_choice_label(study, choice, label)}, on "
+                    "held-out data, with intervals.",
                     lambda choice=choice: GlobalChoiceLossDisplay.from_results(
                         study, kind=f"realised_{choice}"
                     ),
@@ -380,21 +383,147 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
                 lambda: RealisedGainDisplay.from_results(study),
             )
         )
-    figure_html = []
+    return figures
+
+
+def _choice_label(study, choice, label):
+    """How a refitted choice is named: the naive transfer of a strength is the
+    class-conditional augmentation."""
+    if choice == "naive" and getattr(study, "_subject", "") == "augmentation":
+        return "class-conditional augmentation (each class at its own best)"
+    return label
+
+
+def _figures_html(figures, out, prefix):
+    """Draw, save (``<prefix><name>.png``) and embed figures."""
+    import matplotlib.pyplot as plt
+
+    parts = []
     for name, caption, draw in figures:
-        display = draw()
-        data = _png(display.figure_)
-        plt.close(display.figure_)
-        (out / f"{name}.png").write_bytes(data)
+        drawn = draw()
+        figure = getattr(drawn, "figure_", drawn)
+        data = _png(figure)
+        plt.close(figure)
+        (out / f"{prefix}{name}.png").write_bytes(data)
         encoded = base64.b64encode(data).decode("ascii")
-        figure_html.append(
-            f'<figure><img alt="{name}" src="data:image/png;base64,{encoded}">'
+        parts.append(
+            f'<figure><img alt="{prefix}{name}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
+    return "".join(parts)
 
+
+def _write_study_files(study, out, prefix):
+    study.summary_.to_csv(out / f"{prefix}summary.csv")
+    study.totals_.to_csv(out / f"{prefix}totals.csv", header=["value"])
+    study.curve_.to_csv(out / f"{prefix}curve.csv", index=False)
+    try:
+        curve = study.curve_.copy()
+        curve[study.param_name] = curve[study.param_name].astype(str)
+        curve["class"] = curve["class"].astype(str)
+        curve.to_parquet(out / f"{prefix}curve.parquet", index=False)
+    except ImportError:
+        pass
+
+
+def _study_html(study, out, prefix, heading_level=2):
+    """The block of a fitted study: its files written under `prefix`, its HTML returned."""
+    _write_study_files(study, out, prefix)
+    figure_html = _figures_html(_study_figures(study), out, prefix)
     summary = study.summary_.copy()
     summary.insert(0, "support", summary.pop("support"))
-    label = parameter_label(study.param_name)
+    label = html.escape(parameter_label(study.param_name))
+    h = f"h{heading_level}"
+    coupled = (
+        f"Coupled oracle: per-class {label} tuned by hypergradient on the folds' held-out "
+        "deviance and scored on the same folds (the most a per-class vector gains there, with "
+        "the softmax coupling). "
+        if "coupled_oracle_gap" in study.totals_
+        else ""
+    )
+    table_id = f"{prefix}classes" if prefix else "classes"
+    return f"""{_grid_warnings(study)}
+<{h}>Verdict</{h}>
+{_verdict(study)}
+<{h}>Summary</{h}>
+{_cards(study)}
+{_held_out_table(study, f"{prefix}held-out")}
+<p class="muted">Oracle: choices and scores on the same folds (an optimistic bound).
+{coupled}Honest: per-class and global choices made on one half of the folds, scored
+on the other; intervals are {int(round(100 * study.confidence_level))} % bootstrap intervals.
+Realised: models refitted with per-class {label} values, against the one refitted
+with the global best, on held-out data; the naive transfer refits each class's own optimum
+of the shared sweep. Metric: {html.escape(study.metric)}.</p>
+<{h}>Figures</{h}>
+{figure_html}
+<{h}>Per class</{h}>
+<p class="muted">Click a column to sort. Rows in green: a significant honest gain.</p>
+{_table(summary, table_id)}
+<p class="muted">Files: {prefix}summary.csv, {prefix}totals.csv, {prefix}curve.csv, the figures
+as PNG.</p>"""
+
+
+def _section_html(section, out):
+    if not re.fullmatch(r"[A-Za-z0-9_]+", section.name):
+        raise ValueError(f"Section name {section.name!r}: use letters, digits and '_'.")
+    prefix = f"{section.name}_"
+    parts = [f'<h2 id="{prefix[:-1]}">{html.escape(section.heading)}</h2>']
+    if section.description:
+        parts.append(f'<p class="muted">{html.escape(section.description)}</p>')
+    if section.study is not None:
+        parts.append(_study_html(section.study, out, prefix, heading_level=3))
+    if section.figures:
+        parts.append(_figures_html(section.figures, out, prefix))
+    if section.table is not None:
+        section.table.to_csv(out / f"{prefix}table.csv")
+        parts.append(_table(section.table, f"{prefix}table"))
+    return "\n".join(parts)
+
+
+def write_report(
+    study, out, *, title="Class-wise regularization study", description="", sections=()
+):
+    """Write the report of a fitted ClassWiseStudy into the folder `out`.
+
+    Files: ``index.html`` (self-contained: figures embedded, no external
+    resource), ``summary.csv`` (one row per class), ``totals.csv``,
+    ``curve.csv`` (the tidy validation curve; also ``curve.parquet`` when
+    pyarrow is installed) and the figures as PNG; each section's files
+    carry its name as a prefix.
+
+    Parameters
+    ----------
+    study : ClassWiseStudy
+        Fitted.
+    out : path-like
+        Created if missing.
+    title : str
+    description : str
+        A sentence about the data and the setup, shown under the title.
+    sections : sequence of Section, default=()
+        Further parts after the main study (an augmentation study, a view
+        of the ambiguous classes...), with a table of contents.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of index.html.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    body = _study_html(study, out, "")
+    contents = ""
+    if sections:
+        items = "".join(
+            f'<li><a href="#{section.name}">{html.escape(section.heading)}</a></li>'
+            for section in sections
+        )
+        contents = f'<p class="muted">Further sections:</p><ul>{items}</ul>'
+        body += "".join(_section_html(section, out) for section in sections)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -402,26 +531,8 @@ def write_report(study, out, *, title="Class-wise regularization study", descrip
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">{html.escape(description)}</p>
-{_grid_warnings(study)}
-<h2>Verdict</h2>
-{_verdict(study)}
-<h2>Summary</h2>
-{_cards(study)}
-{_held_out_table(study)}
-<p class="muted">Oracle: choices and scores on the same folds (an optimistic bound).
-Coupled oracle: per-class {html.escape(label)} tuned by hypergradient on the folds' held-out
-deviance and scored on the same folds (the most a per-class vector gains there, with the
-softmax coupling). Honest: per-class and global choices made on one half of the folds, scored
-on the other; intervals are {int(round(100 * study.confidence_level))} % bootstrap intervals.
-Realised: models refitted with per-class {html.escape(label)} vectors, against the one refitted
-with the global best, on held-out data; the naive transfer refits each class's own optimum
-of the shared sweep. Metric: {html.escape(study.metric)}.</p>
-<h2>Figures</h2>
-{"".join(figure_html)}
-<h2>Per class</h2>
-<p class="muted">Click a column to sort. Rows in green: a significant honest gain.</p>
-{_table(summary)}
-<p class="muted">Files: summary.csv, totals.csv, curve.csv, the figures as PNG.</p>
+{contents}
+{body}
 <script>{_SCRIPT}</script>
 </body></html>
 """
