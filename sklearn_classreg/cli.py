@@ -60,6 +60,41 @@ def _smoothing_grid(text):
     return values
 
 
+def _strength_grid(text):
+    """'0:1:5' (evenly spaced) or '0,0.5,1' -> array of strengths in [0, 1]."""
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            values = np.linspace(float(start), float(stop), int(num))
+        else:
+            values = np.array([float(v) for v in text.split(",") if v.strip()])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give start:stop:count (evenly spaced) or a comma list"
+        ) from None
+    if len(values) == 0 or np.any((values < 0) | (values > 1)):
+        raise argparse.ArgumentTypeError(f"{text!r}: augmentation strengths lie in [0, 1]")
+    if len(np.unique(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: strengths must not repeat")
+    return values
+
+
+_AUGMENTATIONS = ("crop", "flip", "noise")
+
+
+def _augmentations(text):
+    """'all' or a comma list among crop, flip, noise."""
+    if text == "all":
+        return list(_AUGMENTATIONS)
+    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in _AUGMENTATIONS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 'all' or a comma list among {', '.join(_AUGMENTATIONS)}"
+        )
+    return kinds
+
+
 def _fraction(text):
     value = float(text)
     if not 0 < value < 1:
@@ -122,6 +157,49 @@ def build_parser():
         type=_grid,
         default=_grid("1e-4:1e2:20"),
         help="grid of C: start:stop:count (log-spaced) or a comma list (default 1e-4:1e2:20)",
+    )
+    parser.add_argument(
+        "--sweep",
+        choices=["C", "augmentation", "C+augmentation", "both"],
+        default=None,
+        help="what the study sweeps: C (the regularization, see --param), augmentation (the "
+        "strength of the data augmentation before the frozen network, at the best C), "
+        "C+augmentation (one study after the other), or both (those two and the joint grid "
+        "of strength x C). Default: C+augmentation for images, C for features",
+    )
+    parser.add_argument(
+        "--strengths",
+        type=_strength_grid,
+        default=_strength_grid("0,0.25,0.5,0.75,1"),
+        help="augmentation strengths: start:stop:count or a comma list in [0, 1] "
+        "(default 0,0.25,0.5,0.75,1; 0 is no augmentation)",
+    )
+    parser.add_argument(
+        "--augment",
+        type=_augmentations,
+        default=list(_AUGMENTATIONS),
+        help="augmentations the strength controls: all (default) or a comma list among "
+        "crop (random resized crop), flip (horizontal) and noise (Gaussian)",
+    )
+    parser.add_argument(
+        "--n-augment",
+        type=_positive_int,
+        default=2,
+        help="augmented views of each training image per strength (default 2)",
+    )
+    parser.add_argument(
+        "--joint-Cs",
+        type=_grid,
+        default=None,
+        help="grid of C of the joint strength x C study (--sweep both); default: 5 values "
+        "over 3 decades around the C study's best C",
+    )
+    parser.add_argument(
+        "--lda-classes",
+        type=_positive_int,
+        default=4,
+        help="the number of most ambiguous classes whose discriminant view along the "
+        "strength the augmentation part shows (default 4; at least 2)",
     )
     parser.add_argument(
         "--param",
@@ -311,19 +389,42 @@ def load_data(args, option="--data"):
     return X, np.asarray(y), False, f"features from {path.name}"
 
 
-def _features(X, args, verbose):
+def _extractor(args, verbose, **augmentation):
     from .datasets import get_data_home
     from .feature_extraction import FrozenFeatureExtractor
 
     cache = args.cache or (get_data_home() / "feature_cache")
-    extractor = FrozenFeatureExtractor(
+    return FrozenFeatureExtractor(
         "efficientnet-lite0",
         input_size=args.image_size,
         memory=str(cache),
         device=args.device if args.backend == "torch" else None,
         verbose=verbose,
+        **augmentation,
     )
-    return extractor.fit_transform(X)
+
+
+def _features(X, args, verbose):
+    return _extractor(args, verbose).fit_transform(X)
+
+
+def _sweeps(args, is_images):
+    """The studies to run: a subset of ("C", "augmentation", "joint")."""
+    sweep = args.sweep or ("C+augmentation" if is_images else "C")
+    sweeps = {
+        "C": ("C",),
+        "augmentation": ("augmentation",),
+        "C+augmentation": ("C", "augmentation"),
+        "both": ("C", "augmentation", "joint"),
+    }[sweep]
+    if "augmentation" in sweeps and not is_images:
+        raise UsageError(
+            f"--sweep {sweep} augments images before the frozen network, but --data holds "
+            "features: give a folder of images (or an .npz of images), or --sweep C"
+        )
+    if "augmentation" in sweeps and args.param != "C":
+        raise UsageError(f"--sweep {sweep} needs --param C (the default)")
+    return sweeps
 
 
 def run(args):
@@ -333,8 +434,7 @@ def run(args):
     from sklearn.preprocessing import StandardScaler
 
     from .linear_model import ClassWiseRegularizedLogisticRegression
-    from .model_selection import ClassWiseStudy
-    from .report import write_report
+    from .report import Section, write_report
 
     verbose = 0 if args.quiet else 1
     started = time.perf_counter()
@@ -347,6 +447,7 @@ def run(args):
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise UsageError("the labels hold a single class: nothing to classify")
+    sweeps = _sweeps(args, is_images)
     kept = 1 if args.test_data is not None else 1 - test_size
     if counts.min() * kept < args.cv:
         held_out = "" if args.test_data is not None else f" after holding out {test_size:.0%}"
@@ -354,29 +455,36 @@ def run(args):
             f"the smallest class has {counts.min()} samples: too few for --cv {args.cv}"
             f"{held_out}; need at least {args.cv + 1} per class, or lower --cv / --test-size"
         )
+    images_train = images_test = None
     if args.test_data is None:
-        if is_images:
-            _say(
-                verbose,
-                f"Extracting EfficientNet-Lite0 features of {len(X)} images "
-                f"({args.image_size} px)",
-            )
-            X = _features(X, args, verbose)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=test_size, stratify=y, random_state=args.seed
+        train, test = train_test_split(
+            np.arange(len(y)), test_size=test_size, stratify=y, random_state=args.seed
         )
+        if is_images:
+            images_train, images_test = X[train], X[test]
+            if "C" in sweeps:
+                _say(
+                    verbose,
+                    f"Extracting EfficientNet-Lite0 features of {len(X)} images "
+                    f"({args.image_size} px)",
+                )
+                X = _features(X, args, verbose)
+        X_train, X_test, y_train, y_test = X[train], X[test], y[train], y[test]
         held_out = f"the rest ({test_size:.0%}) held out"
     else:
         X_train, y_train = X, y
         X_test, y_test, test_images, test_description = load_data(args, "--test-data")
         _check_test_data(X_train, is_images, X_test, y_test, test_images, classes)
         if is_images:
-            _say(
-                verbose,
-                f"Extracting EfficientNet-Lite0 features of {len(X_train) + len(X_test)} "
-                f"images ({args.image_size} px)",
-            )
-            X_train, X_test = _features(X_train, args, verbose), _features(X_test, args, verbose)
+            images_train, images_test = X_train, X_test
+            if "C" in sweeps:
+                _say(
+                    verbose,
+                    f"Extracting EfficientNet-Lite0 features of {len(X_train) + len(X_test)} "
+                    f"images ({args.image_size} px)",
+                )
+                X_train = _features(X_train, args, verbose)
+                X_test = _features(X_test, args, verbose)
         held_out = f"{len(y_test)} held-out samples from {test_description}"
         description = f"{description} (training), {test_description} (held out)"
     sweeps_C = args.param == "C"
@@ -389,6 +497,97 @@ def run(args):
     )
     estimator = model if args.no_scale else make_pipeline(StandardScaler(), model)
     step = "" if args.no_scale else "classwiseregularizedlogisticregression__"
+    cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
+    data = (
+        f"{description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes"
+        f"{'' if args.no_scale else ', features standardised'}"
+    )
+    setup = (
+        f"{args.cv}-fold cross-validation on {len(y_train)} training samples, {held_out}; "
+        f"seed {args.seed}." + (f" About the data: {args.about}." if args.about else "")
+    )
+    studies = []  # (heading, name, study, description)
+    best_C = args.C
+    if "C" in sweeps:
+        study, swept = _C_study(
+            args, estimator, step, cv, X_train, y_train, X_test, y_test, classes, verbose
+        )
+        if sweeps_C:
+            best_C = float(study.best_global_)
+        studies.append(
+            (
+                f"{args.param} study",
+                args.param,
+                study,
+                f"{data}, {X_train.shape[1]} features; {swept}, every fit certified to a "
+                f"relative duality gap of {args.tol:g} (the largest on the curve: "
+                f"{study.totals_['largest_gap']:.2g}); {setup}",
+            )
+        )
+    if "augmentation" in sweeps:
+        probe = clone_with_C(estimator, step, best_C)
+        studies.extend(
+            _augmentation_studies(
+                args,
+                probe,
+                step,
+                cv,
+                images_train,
+                y_train,
+                images_test,
+                y_test,
+                best_C,
+                sweeps,
+                verbose,
+                f"{data}; {setup}",
+            )
+        )
+    (_, _, main_study, main_description), *others = studies
+    sections = [
+        Section(heading, name, description=text, study=study)
+        for heading, name, study, text in others
+    ]
+    augmentation = next((s for _, name, s, _ in studies if name == "augmentation"), None)
+    if augmentation is not None and len(classes) >= 2:
+        sections.append(_upstream_section(augmentation, args, verbose))
+    report = write_report(
+        main_study,
+        args.out,
+        title="Class-wise regularization study"
+        if "C" in sweeps
+        else "Class-wise augmentation study",
+        description=main_description,
+        sections=sections,
+    )
+    for heading, _, study, _ in studies:
+        print(
+            f"{heading}: best global {study.param_name.rsplit('__', 1)[-1]} = "
+            f"{_shown(study.best_global_)}"
+        )
+        for verdict_heading, sentence in study.verdict():
+            print(f"  {verdict_heading}: {sentence}")
+    print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
+    return report
+
+
+def _shown(value):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(f"{v:.3g}" for v in value) + ")"
+    return f"{float(value):.3g}"
+
+
+def clone_with_C(estimator, step, C):
+    """A clone of the probe at C."""
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(**{f"{step}C": C})
+
+
+def _C_study(args, estimator, step, cv, X_train, y_train, X_test, y_test, classes, verbose):
+    """The study of C (or label smoothing), its grid extended where optima sit at an end."""
+    from .model_selection import ClassWiseStudy
+
+    sweeps_C = args.param == "C"
     grid = args.Cs if sweeps_C else args.label_smoothings
     requested = grid
     for attempt in range(3):
@@ -402,7 +601,7 @@ def run(args):
             estimator,
             param_name=step + args.param,
             param_range=list(grid),
-            cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+            cv=cv,
             metric=args.metric,
             n_bootstrap=args.n_bootstrap,
             random_state=args.seed,
@@ -431,25 +630,106 @@ def run(args):
         swept += (
             f" (extended from {requested.min():.2g}..{requested.max():.2g}: optima sat at its end)"
         )
-    report = write_report(
-        study,
-        args.out,
-        title="Class-wise regularization study",
-        description=(
-            f"{description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes, "
-            f"{X_train.shape[1]} features{'' if args.no_scale else ', standardised'}; "
-            f"{swept}, every fit certified to a relative duality gap of {args.tol:g} "
-            f"(the largest on the curve: {study.totals_['largest_gap']:.2g}); "
-            f"{args.cv}-fold "
-            f"cross-validation on {len(y_train)} training samples, {held_out}; seed "
-            f"{args.seed}." + (f" About the data: {args.about}." if args.about else "")
-        ),
+    return study, swept
+
+
+def _augmentation_studies(
+    args, probe, step, cv, images, y, images_test, y_test, best_C, sweeps, verbose, setup
+):
+    """The study of the augmentation strength at the best C, and the joint grid."""
+    from .model_selection import AugmentationStudy
+
+    extractor = _extractor(args, verbose, augment=args.augment, random_state=args.seed)
+    kinds = "+".join(args.augment)
+    strengths = ", ".join(f"{s:g}" for s in args.strengths)
+    augmentation = (
+        f"{kinds} augmentation of the training images before the frozen network at strengths "
+        f"{strengths} ({args.n_augment} views per image and strength; each image weighs 1, "
+        f"shared by its views)"
     )
-    print(f"best global {args.param}: {study.best_global_:.3g}")
-    for heading, sentence in study.verdict():
-        print(f"{heading}: {sentence}")
-    print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
-    return report
+    common = dict(
+        param_range=list(args.strengths),
+        n_augment=args.n_augment,
+        cv=cv,
+        metric=args.metric,
+        n_bootstrap=args.n_bootstrap,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        verbose=verbose,
+    )
+    _say(
+        verbose,
+        f"Augmentation study: {len(args.strengths)} strengths x {args.n_augment} views of "
+        f"{len(y)} training images, probe at C = {best_C:.3g}",
+    )
+    study = AugmentationStudy(extractor, probe, **common).fit(
+        images, y, X_test=images_test, y_test=y_test
+    )
+    studies = [
+        (
+            "Augmentation study",
+            "augmentation",
+            study,
+            f"{augmentation}; the probe at C = {best_C:.3g}"
+            + (" (the C study's best global C)" if "C" in sweeps else "")
+            + f"; training folds on the views, test folds and held-out images clean. "
+            f"The largest certified relative duality gap on the curve: "
+            f"{study.totals_['largest_gap']:.2g}. {setup}",
+        )
+    ]
+    if "joint" in sweeps:
+        Cs = args.joint_Cs if args.joint_Cs is not None else best_C * np.logspace(-1.5, 1.5, 5)
+        _say(
+            verbose,
+            f"Joint study: {len(args.strengths)} strengths x {len(Cs)} values of C "
+            f"({Cs.min():.3g}..{Cs.max():.3g})",
+        )
+        joint = AugmentationStudy(extractor, probe, C_range=list(Cs), **common).fit(
+            images, y, X_test=images_test, y_test=y_test
+        )
+        studies.append(
+            (
+                "Joint study: augmentation strength x C",
+                "joint",
+                joint,
+                f"{augmentation}; every pair (strength, C) with C over {len(Cs)} values from "
+                f"{Cs.min():.2g} to {Cs.max():.2g} (a warm-started path per strength); the "
+                f"largest certified relative duality gap: {joint.totals_['largest_gap']:.2g}. "
+                f"{setup}",
+            )
+        )
+    return studies
+
+
+def _upstream_section(study, args, verbose):
+    """The discriminant view of the most ambiguous classes along the strength."""
+    from .plotting import UpstreamViewDisplay
+    from .report import Section
+
+    n_classes = min(max(args.lda_classes, 2), len(study.classes_))
+    _say(verbose, f"Discriminant view of the {n_classes} most ambiguous classes")
+    view = study.upstream_view(n_classes=n_classes)
+    return Section(
+        "Upstream: the most ambiguous classes along the strength",
+        "upstream",
+        description=view.summary,
+        figures=[
+            (
+                "separability",
+                "Fisher separability of each pair of the most ambiguous classes (chosen from "
+                "the confusion of the least augmented model) in their discriminant space, "
+                "along the strength, and each class's cross-validated metric.",
+                lambda: UpstreamViewDisplay.from_view(view),
+            ),
+            (
+                "projections",
+                "The training views of these classes on their two discriminant axes (the LDA "
+                "refitted at each strength); crosses mark the class means.",
+                lambda: UpstreamViewDisplay.from_view(view, kind="projections"),
+            ),
+        ],
+        table=view.per_class,
+    )
 
 
 def extended_grid(study, grid, *, log=True, factor=4):

@@ -84,6 +84,12 @@ worst_k, chance, random_state, n_jobs, verbose
         "strength", or "(strength, C)" with `C_range`.
     banks_ : FeatureBanks
         The training images' features (clean and augmented).
+    labels_ : ndarray of shape (n_images,)
+        The training images' labels.
+    confusion_ : ndarray of shape (n_classes, n_classes)
+        Out-of-fold confusion counts (rows: true class) at the least
+        augmented point of the grid (`upstream_view` chooses the ambiguous
+        classes from it).
     class_strength_ : dict
         {label: strength}: each class's own best strength (the naive
         transfer), for ``FrozenFeatureExtractor(class_strength=...)``.
@@ -260,12 +266,43 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
             verbose=self.verbose,
         )
         rng, _ = self._summarise(records, values, global_metric)
+        self.labels_ = y_checked
+        self.confusion_ = _pooled_confusion(records, self._least_augmented(), len(self.classes_))
         if X_test is not None:
             features = clone(extractor).set_params(augment=None).fit(X_test[:1])
             self._realise_strengths(
                 extractor, estimator, y_checked, X_test, features.transform(X_test), y_test, rng
             )
         return self
+
+    def _least_augmented(self):
+        """The swept value of the lowest strength (at the probe's C, or the joint grid's
+        middle C)."""
+        values = self.param_values_
+        if self.C_range is None:
+            return int(np.argmin(values))
+        lowest = min(s for s, _ in values)
+        candidates = [i for i, (s, _) in enumerate(values) if s == lowest]
+        return candidates[len(candidates) // 2]
+
+    def upstream_view(self, n_classes=4):
+        """The most ambiguous classes in their discriminant space, along the strength.
+
+        See `upstream_view`: Fisher separability per pair and 2-D LDA
+        projections at each strength, and whether they track each class's
+        cross-validated metric.
+
+        Parameters
+        ----------
+        n_classes : int, default=4
+
+        Returns
+        -------
+        UpstreamView
+        """
+        from ._upstream import upstream_view
+
+        return upstream_view(self, n_classes)
 
     def _per_class(self, index):
         """Per class: the strength (and C) at the swept value `index` (one per class)."""
@@ -324,3 +361,11 @@ def _image_model(extractor, probe, sample, **augmentation):
     """A Pipeline from images: the extractor (clean at predict time) and the fitted probe."""
     features = clone(extractor).set_params(**augmentation).fit(sample)
     return Pipeline([("features", features), ("probe", probe)])
+
+
+def _pooled_confusion(records, index, n_classes):
+    """Out-of-fold confusion counts (rows: true class) at the swept value `index`."""
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    for record in records:
+        np.add.at(confusion, (record.y_index, record.predicted[index]), 1)
+    return confusion

@@ -6,6 +6,7 @@ from ._joint import JointOptimaDisplay
 from ._lda import AmbiguousClassLDADisplay
 from ._loss import GlobalChoiceLossDisplay
 from ._optima import OptimumHistogramDisplay
+from ._upstream import UpstreamViewDisplay
 
 __all__ = [
     "AmbiguousClassLDADisplay",
@@ -15,4 +16,5 @@ __all__ = [
     "JointOptimaDisplay",
     "OptimumHistogramDisplay",
     "RealisedGainDisplay",
+    "UpstreamViewDisplay",
 ]

@@ -48,6 +48,9 @@ def tick_labels(values):
     """Short labels for parameter values (powers of ten shown as 1e-3...)."""
     labels = []
     for value in values:
+        if isinstance(value, tuple):  # a pair of a joint grid
+            labels.append(", ".join(tick_labels(value)))
+            continue
         try:
             number = float(value)
         except (TypeError, ValueError):

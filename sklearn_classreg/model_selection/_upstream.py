@@ -1,0 +1,145 @@
+"""The upstream view: what the augmentation does to the most ambiguous classes' features."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from ..feature_extraction import AmbiguousClassLDA, find_ambiguous_classes
+from ..linear_model._selection import CLASS_METRICS
+
+__all__ = ["UpstreamView", "upstream_view"]
+
+
+@dataclass
+class UpstreamView:
+    """The most ambiguous classes in their discriminant space, along the strength.
+
+    Attributes
+    ----------
+    classes : ndarray
+        The ambiguous classes, in the order they were chosen.
+    strengths : list of float
+    separability : pandas.DataFrame
+        Columns "strength", "class_a", "class_b", "fisher": Fisher's
+        criterion of each pair in the LDA refitted at each strength.
+    projections : list of (float, ndarray of shape (n, 2), ndarray of shape (n,))
+        Per strength: the training views of these classes on the first two
+        discriminant axes, and their labels.
+    per_class : pandas.DataFrame
+        Per class: its cross-validated metric and its mean separability from
+        the other ambiguous classes at each strength, and the Spearman
+        correlation of the two along the strength ("tracks").
+    metric : str
+    summary : str
+        The view in two sentences.
+    """
+
+    classes: np.ndarray
+    strengths: list
+    separability: pd.DataFrame
+    projections: list
+    per_class: pd.DataFrame
+    metric: str
+    summary: str
+
+
+def upstream_view(study, n_classes=4):
+    """Fisher separability and LDA projections of the most ambiguous classes per strength.
+
+    The classes are those most confused with one another by the probe at
+    the least augmented point of the study's grid (`find_ambiguous_classes`
+    on its pooled out-of-fold confusion). At each strength, an LDA
+    (`AmbiguousClassLDA`, Ledoit-Wolf shrinkage) is refitted on these
+    classes' training views, and Fisher's criterion measured for each pair.
+    Whether augmentation moves them together or apart is read from the mean
+    separability; whether that tracks each class's cross-validated metric
+    from their Spearman correlation along the strength.
+
+    Parameters
+    ----------
+    study : AugmentationStudy
+        Fitted (without `C_range`).
+    n_classes : int, default=4
+        At least 2.
+
+    Returns
+    -------
+    UpstreamView
+    """
+    if study.C_range is not None:
+        raise ValueError("upstream_view needs a study of the strength alone (no C_range).")
+    K = len(study.classes_)
+    if not 2 <= n_classes <= K:
+        raise ValueError(f"n_classes must be in [2, {K}]; got {n_classes!r}.")
+    banks, labels = study.banks_, study.labels_
+    chosen = study.classes_[find_ambiguous_classes(study.confusion_, n_classes)]
+    images = np.flatnonzero(np.isin(labels, chosen))
+    strengths = [float(s) for s in study.param_values_]
+    separability, projections = [], []
+    for strength in strengths:
+        X, rows = banks.training_features(images, strength, include_clean=study.include_clean)
+        lda = AmbiguousClassLDA(classes=chosen).fit(X, labels[rows])
+        separability.append(lda.fisher_separability_.assign(strength=strength))
+        projected = lda.transform(X)
+        if projected.shape[1] == 1:
+            projected = np.column_stack([projected[:, 0], np.zeros(len(projected))])
+        projections.append((strength, projected[:, :2], labels[rows]))
+    separability = pd.concat(separability, ignore_index=True)[
+        ["strength", "class_a", "class_b", "fisher"]
+    ]
+    per_class = _per_class(study, chosen, separability, strengths)
+    return UpstreamView(
+        chosen,
+        strengths,
+        separability,
+        projections,
+        per_class,
+        study.metric,
+        _summary(separability, per_class, strengths, study.metric),
+    )
+
+
+def _per_class(study, chosen, separability, strengths):
+    curve = study.curve_
+    metric = curve[(curve.metric == study.metric) & curve["class"].isin(list(chosen))]
+    means = metric.groupby(["class", "value_index"]).value.mean().unstack()
+    sign = CLASS_METRICS[study.metric]
+    rows = {}
+    for label in chosen:
+        pairs = separability[(separability.class_a == label) | (separability.class_b == label)]
+        mean_fisher = pairs.groupby("strength").fisher.mean().reindex(strengths).to_numpy()
+        values = means.loc[label].reindex(range(len(strengths))).to_numpy()
+        row = {f"{study.metric} at {s:g}": v for s, v in zip(strengths, values, strict=True)}
+        row.update(
+            {f"separability at {s:g}": f for s, f in zip(strengths, mean_fisher, strict=True)}
+        )
+        tracks = np.nan
+        if len(strengths) >= 3 and np.ptp(values) > 0 and np.ptp(mean_fisher) > 0:
+            tracks = float(spearmanr(mean_fisher, sign * values).statistic)
+        row["tracks"] = tracks
+        rows[label] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "class"
+    return frame
+
+
+def _summary(separability, per_class, strengths, metric):
+    mean = separability.groupby("strength").fisher.mean()
+    first, last = mean.loc[strengths[0]], mean.loc[strengths[-1]]
+    direction = "apart" if last > first else "together"
+    sentence = (
+        f"From strength {strengths[0]:g} to {strengths[-1]:g}, the mean Fisher separability of "
+        f"the {len(per_class)} most ambiguous classes goes from {first:.3g} to {last:.3g}: the "
+        f"augmentation moves them {direction} in the frozen network's features."
+    )
+    tracks = per_class["tracks"].dropna()
+    if len(tracks):
+        agree = int((tracks > 0).sum())
+        sentence += (
+            f" For {agree} of {len(tracks)} classes the separability and the cross-validated "
+            f"{metric} move together along the strength (Spearman rho > 0; median "
+            f"{tracks.median():.2f})."
+        )
+    return sentence
