@@ -169,6 +169,84 @@ def test_image_folder_through_the_frozen_network(tmp_path):
     assert (out / "index.html").is_file()
 
 
+def omniglot_images(tmp_path, n_classes=4, per_class=10):
+    from sklearn_classreg.datasets import load_omniglot_sample
+
+    X, y = load_omniglot_sample()
+    keep = np.concatenate([np.flatnonzero(y == label)[:per_class] for label in np.unique(y)[:n_classes]])
+    path = tmp_path / "images.npz"
+    np.savez(path, X=X[keep], y=y[keep])
+    return path
+
+
+def test_sweep_both_writes_every_section(tmp_path, capsys):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    out = tmp_path / "report"
+    arguments = ["--data", str(omniglot_images(tmp_path)), "--out", str(out), "--sweep", "both"]
+    arguments += ["--strengths", "0,0.5,1", "--augment", "crop,noise", "--n-augment", "2"]
+    arguments += ["--joint-Cs", "0.1,1", "--lda-classes", "3", "--cache", str(tmp_path / "cache")]
+    main([*arguments, *FAST])
+    page = (out / "index.html").read_text()
+    headings = [
+        "Augmentation study",
+        "Joint study: augmentation strength x C",
+        "Upstream: the most ambiguous classes along the strength",
+    ]
+    positions = [page.index(f">{heading}</h2>") for heading in headings]
+    assert positions == sorted(positions)
+    for name in ("summary.csv", "augmentation_summary.csv", "joint_summary.csv"):
+        assert (out / name).is_file()
+    assert (out / "upstream_separability.png").is_file()
+    assert len(pd.read_csv(out / "upstream_table.csv", index_col=0)) == 3
+    augmentation = pd.read_csv(out / "augmentation_totals.csv", index_col=0).iloc[:, 0]
+    assert augmentation["param_name"] == "strength"
+    joint = pd.read_csv(out / "joint_curve.csv")
+    assert joint["(strength, C)"].nunique() == 6
+    best_C = float(pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]["best_global"])
+    assert f"the probe at C = {best_C:.3g} (the C study's best global C)" in page
+    printed = capsys.readouterr().out
+    assert "Augmentation study: best global strength = " in printed
+    assert "What per-class augmentation could win at most" in printed
+
+
+def test_augmentation_sweep_alone_on_an_image_folder(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("dark", "light", "mid"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(6):
+            high = {"dark": 60, "light": 250, "mid": 150}[label]
+            pixels = rng.integers(0, high, (20, 20, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{i}.png")
+    out = tmp_path / "report"
+    main(
+        [
+            "--data",
+            str(tmp_path / "images"),
+            "--sweep",
+            "augmentation",
+            "--strengths",
+            "0:1:3",
+            "--image-size",
+            "32",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+            *FAST,
+        ]
+    )
+    totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
+    assert totals["param_name"] == "strength"  # the main study is the augmentation study
+    assert "realised_gain_naive" in totals
+    page = (out / "index.html").read_text()
+    assert "<title>Class-wise augmentation study</title>" in page
+    assert "Upstream: the most ambiguous classes" in page
+    assert list((tmp_path / "cache").rglob("*.npy")), "the banks were not cached"
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -186,6 +264,12 @@ def test_image_folder_through_the_frozen_network(tmp_path):
         (["--label-smoothings", "0,1.5"], "lie in [0, 1)"),
         (["--label-smoothings", "a,b"], "start:stop:count"),
         (["--param", "tol"], "invalid choice"),
+        (["--data", "{tmp}/four.npz", "--sweep", "augmentation"], "but --data holds features"),
+        (["--strengths", "0,1.5"], "strengths lie in [0, 1]"),
+        (["--strengths", "0.5,0.5"], "must not repeat"),
+        (["--augment", "blur"], "comma list among crop, flip, noise"),
+        (["--sweep", "augmentation", "--param", "label_smoothing"], "needs --param C"),
+        (["--n-augment", "0"], "positive integer"),
         (
             ["--data", "{tmp}/few.npz", "--test-data", "{tmp}/few.npz", "--test-size", "0.2"],
             "not both",

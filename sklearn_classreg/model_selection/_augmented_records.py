@@ -9,6 +9,8 @@ strength 0 is the clean fit at the same C and C keeps its meaning whatever
 the number of views.
 """
 
+import copy
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -52,14 +54,24 @@ def _divided(C, rows_per_image):
     return C / rows_per_image
 
 
-def fit_probe(probe, X, y, rows_per_image, C=None):
+def fit_probe(probe, X, y, rows_per_image, C=None, start=None):
     """A clone of the probe fitted with each image's weight shared by its rows.
 
     `C` replaces the probe's C (a value, or per-class values) when given.
+    `start`, a fitted copy of the probe (a neighbouring strength's), is
+    where the solver starts when the probe has ``warm_start``: each fit still
+    stops on its own convergence test (this library's estimator: its own
+    certified duality gap), so the start saves iterations without passing on
+    its answer. The returned model keeps the probe's own ``warm_start``.
     """
     name = probe_C_name(probe)
-    C = probe.get_params()[name] if C is None else C
-    return clone(probe).set_params(**{name: _divided(C, rows_per_image)}).fit(X, y)
+    C = _divided(probe.get_params()[name] if C is None else C, rows_per_image)
+    warm_start = name[: -len("C")] + "warm_start"
+    if start is None or warm_start not in probe.get_params():
+        return clone(probe).set_params(**{name: C}).fit(X, y)
+    model = copy.deepcopy(start)
+    model.set_params(**{name: C, warm_start: True}).fit(X, y)
+    return model.set_params(**{warm_start: probe.get_params()[warm_start]})
 
 
 def _fold(probe, banks, y, classes, fold, train, test, strengths, include_clean, C_range):
@@ -67,11 +79,12 @@ def _fold(probe, banks, y, classes, fold, train, test, strengths, include_clean,
     X_test, y_test = np.asarray(banks.clean[test]), y[test]
     rows_per_image = banks.rows_per_image(include_clean)
     models, n_iter, gaps = [], [], []
+    model = None
     for strength in strengths:
         X_train, images = banks.training_features(train, strength, include_clean=include_clean)
         y_train = y[images]
-        if C_range is None:
-            model = fit_probe(probe, X_train, y_train, rows_per_image)
+        if C_range is None:  # from the previous strength's solution
+            model = fit_probe(probe, X_train, y_train, rows_per_image, start=model)
             models.append((model, X_test))
             n_iter.append(-1)
             gaps.append(gap_of(model))

@@ -273,3 +273,56 @@ def test_real_efficientnet_lite0_features(tmp_path):
     assert np.isfinite(study.totals_.realised_gain_naive)
     assert 0 <= study.totals_.test_accuracy_global <= 1
     assert study.models_["naive"].predict(X_test).shape == y_test.shape
+
+
+def test_upstream_view_of_the_most_ambiguous_classes():
+    from sklearn_classreg.feature_extraction import AmbiguousClassLDA, find_ambiguous_classes
+
+    X, y = omniglot(n_classes=6)
+    study = AugmentationStudy(
+        FrozenFeatureExtractor(tiny_cnn(), augment="noise", random_state=0),
+        ClassWiseRegularizedLogisticRegression(C=0.1, max_iter=3000),
+        param_range=[0.0, 0.5, 1.0],
+        n_augment=2,
+        cv=3,
+        n_bootstrap=50,
+        random_state=0,
+    ).fit(X, y)
+    # the pooled out-of-fold confusion of the clean probe: every image once
+    assert study.confusion_.sum() == len(y)
+    np.testing.assert_array_equal(study.confusion_.sum(axis=1), np.bincount(
+        np.searchsorted(study.classes_, y)))
+    view = study.upstream_view(n_classes=3)
+    expected = study.classes_[find_ambiguous_classes(study.confusion_, 3)]
+    np.testing.assert_array_equal(view.classes, expected)
+    assert len(view.separability) == 3 * 3  # strengths x pairs
+    assert list(view.per_class.index) == list(expected)
+    # each strength's LDA is the one fitted on those classes' training views
+    images = np.flatnonzero(np.isin(y, expected))
+    features, rows = study.banks_.training_features(images, 0.5)
+    by_hand = AmbiguousClassLDA(classes=expected).fit(features, y[rows]).fisher_separability_
+    ours = view.separability[view.separability.strength == 0.5]
+    np.testing.assert_allclose(ours.fisher.to_numpy(), by_hand.fisher.to_numpy(), rtol=1e-10)
+    strength, projected, labels = view.projections[1]
+    assert strength == 0.5 and projected.shape == (2 * len(images), 2)
+    np.testing.assert_array_equal(labels, np.tile(y[images], 2))
+    # noise at full strength blurs these classes together, and the summary says so
+    mean = view.separability.groupby("strength").fisher.mean()
+    assert mean[1.0] < mean[0.0]
+    assert "moves them together" in view.summary
+    with pytest.raises(ValueError, match="n_classes must be in"):
+        study.upstream_view(n_classes=1)
+
+
+def test_upstream_view_needs_the_strength_alone():
+    X, y = omniglot(n_classes=3, per_class=8)
+    joint = AugmentationStudy(
+        FrozenFeatureExtractor(tiny_cnn(), augment="noise"),
+        param_range=[0.0, 1.0],
+        C_range=[0.1, 1.0],
+        cv=2,
+        n_bootstrap=20,
+        chance=False,
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="strength alone"):
+        joint.upstream_view()

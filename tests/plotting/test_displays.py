@@ -183,3 +183,43 @@ def test_importing_plotting_does_not_import_matplotlib():
     code = "import sys, sklearn_classreg.plotting; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_joint_optima_and_upstream_view_displays():
+    torch = pytest.importorskip("torch")
+    from sklearn_classreg.datasets import load_omniglot_sample
+    from sklearn_classreg.feature_extraction import FrozenFeatureExtractor
+    from sklearn_classreg.model_selection import AugmentationStudy
+    from sklearn_classreg.plotting import JointOptimaDisplay, UpstreamViewDisplay
+
+    X, y = load_omniglot_sample()
+    keep = np.isin(y, np.unique(y)[:4])
+    X, y = X[keep][::2], y[keep][::2]
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten()
+    )
+    extractor = FrozenFeatureExtractor(network, augment="noise", random_state=0)
+    common = dict(param_range=[0.0, 0.5, 1.0], cv=2, n_bootstrap=20, chance=False)
+    joint = AugmentationStudy(extractor, Model(max_iter=2000), C_range=[0.1, 1.0], **common)
+    joint.fit(X, y)
+    display = JointOptimaDisplay.from_results(joint)
+    assert display.counts.shape == (3, 2) and display.counts.sum() == 4
+    assert display.names == ("strength", "C")
+    best = joint.param_values_[joint.best_global_index_]
+    assert display.global_cell == ([0.0, 0.5, 1.0].index(best[0]), [0.1, 1.0].index(best[1]))
+    assert [t.get_text() for t in display.ax_.get_xticklabels()] == ["0.1", "1"]
+    with pytest.raises(ValueError, match="pairs"):
+        JointOptimaDisplay.from_results(
+            AugmentationStudy(extractor, Model(max_iter=2000), **common).fit(X, y)
+        )
+    study = AugmentationStudy(extractor, Model(max_iter=2000), **common).fit(X, y)
+    view = study.upstream_view(n_classes=3)
+    lines = UpstreamViewDisplay.from_view(view)
+    assert len(lines.axes_[0].get_lines()) == 3  # one per pair
+    assert len(lines.axes_[1].get_lines()) == 3  # one per class
+    panels = UpstreamViewDisplay.from_view(view, kind="projections")
+    assert [ax.get_title() for ax in panels.axes_] == ["strength 0", "strength 0.5", "strength 1"]
+    with pytest.raises(ValueError, match="kind must be"):
+        UpstreamViewDisplay(view, kind="bars")
+    plt.close("all")
