@@ -1,5 +1,6 @@
 """The main job: python -m sklearn_classreg, on files and image folders; clear errors."""
 
+import html
 import subprocess
 import sys
 
@@ -62,7 +63,7 @@ def test_label_smoothing_as_the_swept_parameter(tmp_path, capsys):
     grid = ["--label-smoothings", "0,0.1,0.3", "--C", "0.5", "--no-extend-grid"]
     main(["--data", str(tmp_path / "data.npz"), "--out", str(out), "--param", "label_smoothing"]
          + grid + ["--cv", "2", "--n-bootstrap", "50", "--quiet"])  # fmt: skip
-    assert "best global label_smoothing: " in capsys.readouterr().out
+    assert "label_smoothing study: best global label_smoothing = " in capsys.readouterr().out
     html = (out / "index.html").read_text()
     assert "label smoothing over 3 values from 0 to 0.3 at C = 0.5" in html
     totals = pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]
@@ -173,7 +174,9 @@ def omniglot_images(tmp_path, n_classes=4, per_class=10):
     from sklearn_classreg.datasets import load_omniglot_sample
 
     X, y = load_omniglot_sample()
-    keep = np.concatenate([np.flatnonzero(y == label)[:per_class] for label in np.unique(y)[:n_classes]])
+    keep = np.concatenate(
+        [np.flatnonzero(y == label)[:per_class] for label in np.unique(y)[:n_classes]]
+    )
     path = tmp_path / "images.npz"
     np.savez(path, X=X[keep], y=y[keep])
     return path
@@ -203,7 +206,7 @@ def test_sweep_both_writes_every_section(tmp_path, capsys):
     joint = pd.read_csv(out / "joint_curve.csv")
     assert joint["(strength, C)"].nunique() == 6
     best_C = float(pd.read_csv(out / "totals.csv", index_col=0).iloc[:, 0]["best_global"])
-    assert f"the probe at C = {best_C:.3g} (the C study's best global C)" in page
+    assert html.escape(f"the probe at C = {best_C:.3g} (the C study's best global C)") in page
     printed = capsys.readouterr().out
     assert "Augmentation study: best global strength = " in printed
     assert "What per-class augmentation could win at most" in printed
