@@ -247,6 +247,38 @@ class AmbiguousClassLDA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 rows.append({"class_a": classes[i], "class_b": classes[j], "fisher": distance})
         return pd.DataFrame(rows)
 
+    def separability(self, X, y):
+        """Fisher's criterion per pair of the ambiguous classes, on other samples.
+
+        The samples of (X, y) from the ambiguous classes are projected onto
+        this LDA's discriminant axes, and each pair's squared distance
+        between means is measured in units of their within-class standard
+        deviation there (as `fisher_separability_`, which measures it on the
+        training samples, where LDA's own fit inflates it when features
+        outnumber samples).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Every ambiguous class must have at least one sample.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns "class_a", "class_b", "fisher".
+        """
+        check_is_fitted(self, "lda_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"y has {len(y)} samples but X has {len(X)}.")
+        mask = np.isin(y, self.ambiguous_classes_)
+        missing = np.setdiff1d(self.ambiguous_classes_, y[mask])
+        if len(missing):
+            raise ValueError(f"y has no samples of the classes {missing.tolist()}.")
+        return self._separability(X[mask], y[mask])
+
     def transform(self, X):
         """Project any sample onto the discriminant axes of the ambiguous classes.
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from sklearn.model_selection import StratifiedKFold
 
 from ..feature_extraction import AmbiguousClassLDA, find_ambiguous_classes
 from ..linear_model._selection import CLASS_METRICS
@@ -23,10 +24,13 @@ class UpstreamView:
     strengths : list of float
     separability : pandas.DataFrame
         Columns "strength", "class_a", "class_b", "fisher": Fisher's
-        criterion of each pair in the LDA refitted at each strength.
+        criterion of each pair at each strength, cross-fitted (the LDA fitted
+        on the views of half of each class's images, measured on the views of
+        the other half, and the other way round; averaged).
     projections : list of (float, ndarray of shape (n, 2), ndarray of shape (n,))
-        Per strength: the training views of these classes on the first two
-        discriminant axes, and their labels.
+        Per strength: the views of one half of these classes' images on the
+        first two discriminant axes of the LDA fitted on the other half, and
+        their labels.
     per_class : pandas.DataFrame
         Per class: its cross-validated metric and its mean separability from
         the other ambiguous classes at each strength, and the Spearman
@@ -51,8 +55,12 @@ def upstream_view(study, n_classes=4):
     The classes are those most confused with one another by the probe at
     the least augmented point of the study's grid (`find_ambiguous_classes`
     on its pooled out-of-fold confusion). At each strength, an LDA
-    (`AmbiguousClassLDA`, Ledoit-Wolf shrinkage) is refitted on these
-    classes' training views, and Fisher's criterion measured for each pair.
+    (`AmbiguousClassLDA`, Ledoit-Wolf shrinkage) is fitted on the views of
+    half of each class's training images and Fisher's criterion measured for
+    each pair on the views of the other half (and the other way round):
+    measured on the samples that fitted it, with more features than samples,
+    the criterion would be inflated, and the more so with fewer distinct
+    images (at strength 0 the views repeat the clean image).
     Whether augmentation moves them together or apart is read from the mean
     separability; whether that tracks each class's cross-validated metric
     from their Spearman correlation along the strength.
@@ -76,16 +84,39 @@ def upstream_view(study, n_classes=4):
     banks, labels = study.banks_, study.labels_
     chosen = study.classes_[find_ambiguous_classes(study.confusion_, n_classes)]
     images = np.flatnonzero(np.isin(labels, chosen))
+    smallest = np.bincount(np.unique(labels[images], return_inverse=True)[1]).min()
+    if smallest < 4:
+        raise ValueError(
+            f"The upstream view cross-fits its LDA on two halves of each class's images: it "
+            f"needs at least 4 training images per class; one of {chosen.tolist()} has "
+            f"{smallest}."
+        )
+    halves = [
+        (images[a], images[b])
+        for a, b in StratifiedKFold(2, shuffle=True, random_state=0).split(images, labels[images])
+    ]
     strengths = [float(s) for s in study.param_values_]
     separability, projections = [], []
     for strength in strengths:
-        X, rows = banks.training_features(images, strength, include_clean=study.include_clean)
-        lda = AmbiguousClassLDA(classes=chosen).fit(X, labels[rows])
-        separability.append(lda.fisher_separability_.assign(strength=strength))
-        projected = lda.transform(X)
-        if projected.shape[1] == 1:
-            projected = np.column_stack([projected[:, 0], np.zeros(len(projected))])
-        projections.append((strength, projected[:, :2], labels[rows]))
+        fisher = []
+        for half, (fitted_on, measured_on) in enumerate(halves):
+            X_fit, rows_fit = banks.training_features(
+                fitted_on, strength, include_clean=study.include_clean
+            )
+            X_out, rows_out = banks.training_features(
+                measured_on, strength, include_clean=study.include_clean
+            )
+            lda = AmbiguousClassLDA(classes=chosen).fit(X_fit, labels[rows_fit])
+            fisher.append(lda.separability(X_out, labels[rows_out]))
+            if half == 0:  # the figure shows the first half's
+                projected = lda.transform(X_out)
+                if projected.shape[1] == 1:
+                    projected = np.column_stack([projected[:, 0], np.zeros(len(projected))])
+                projections.append((strength, projected[:, :2], labels[rows_out]))
+        pairs = fisher[0][["class_a", "class_b"]].assign(
+            fisher=np.mean([f.fisher.to_numpy() for f in fisher], axis=0), strength=strength
+        )
+        separability.append(pairs)
     separability = pd.concat(separability, ignore_index=True)[
         ["strength", "class_a", "class_b", "fisher"]
     ]
