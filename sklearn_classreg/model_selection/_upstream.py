@@ -157,14 +157,21 @@ def _per_class(study, chosen, separability, strengths):
 
 
 def _summary(separability, per_class, strengths, metric):
-    mean = separability.groupby("strength").fisher.mean()
-    first, last = mean.loc[strengths[0]], mean.loc[strengths[-1]]
+    mean = separability.groupby("strength").fisher.mean().reindex(strengths)
+    first, last = mean.iloc[0], mean.iloc[-1]
     direction = "apart" if last > first else "together"
     sentence = (
         f"From strength {strengths[0]:g} to {strengths[-1]:g}, the mean Fisher separability of "
-        f"the {len(per_class)} most ambiguous classes goes from {first:.3g} to {last:.3g}: the "
-        f"augmentation moves them {direction} in the frozen network's features."
+        f"the {len(per_class)} most ambiguous classes (cross-fitted) goes from {first:.3g} to "
+        f"{last:.3g}: the augmentation moves them {direction} in the frozen network's features"
     )
+    peak, trough = mean.idxmax(), mean.idxmin()
+    if peak not in (strengths[0], strengths[-1]):
+        sentence += f", after a peak of {mean.max():.3g} at strength {peak:g}"
+    elif trough not in (strengths[0], strengths[-1]):
+        sentence += f", after a trough of {mean.min():.3g} at strength {trough:g}"
+    sentence += "."
+
     tracks = per_class["tracks"].dropna()
     if len(tracks):
         agree = int((tracks > 0).sum())
