@@ -708,9 +708,13 @@ def _upstream_section(study, args, verbose):
 
     n_classes = min(max(args.lda_classes, 2), len(study.classes_))
     _say(verbose, f"Discriminant view of the {n_classes} most ambiguous classes")
-    view = study.upstream_view(n_classes=n_classes)
+    heading = "Upstream: the most ambiguous classes along the strength"
+    try:
+        view = study.upstream_view(n_classes=n_classes)
+    except ValueError as error:  # too few images for an LDA: the rest of the report stands
+        return Section(heading, "upstream", description=f"Not computed: {error}")
     return Section(
-        "Upstream: the most ambiguous classes along the strength",
+        heading,
         "upstream",
         description=view.summary,
         figures=[

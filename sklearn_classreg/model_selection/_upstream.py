@@ -106,7 +106,15 @@ def upstream_view(study, n_classes=4):
             X_out, rows_out = banks.training_features(
                 measured_on, strength, include_clean=study.include_clean
             )
-            lda = AmbiguousClassLDA(classes=chosen).fit(X_fit, labels[rows_fit])
+            try:
+                lda = AmbiguousClassLDA(classes=chosen).fit(X_fit, labels[rows_fit])
+            except np.linalg.LinAlgError as error:
+                raise ValueError(
+                    f"The LDA of the classes {chosen.tolist()} is singular at strength "
+                    f"{strength:g} (their within-class covariance, even shrunk, is not "
+                    f"positive definite): too few distinct training images per class "
+                    f"({smallest}) for their {X_fit.shape[1]} features."
+                ) from error
             fisher.append(lda.separability(X_out, labels[rows_out]))
             if half == 0:  # the figure shows the first half's
                 projected = lda.transform(X_out)
