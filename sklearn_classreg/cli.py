@@ -43,18 +43,22 @@ def _grid(text):
     return values
 
 
-def _smoothing_grid(text):
-    """'0:0.3:7' (evenly spaced) or '0,0.05,0.1' -> array of values in [0, 1)."""
+def _evenly_spaced(text):
+    """'0:0.3:7' (evenly spaced) or '0,0.05,0.1' -> array of floats."""
     try:
         if ":" in text:
             start, stop, num = text.split(":")
-            values = np.linspace(float(start), float(stop), int(num))
-        else:
-            values = np.array([float(v) for v in text.split(",") if v.strip()])
+            return np.linspace(float(start), float(stop), int(num))
+        return np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: give start:stop:count (evenly spaced) or a comma list"
         ) from None
+
+
+def _smoothing_grid(text):
+    """'0:0.3:7' (evenly spaced) or '0,0.05,0.1' -> array of values in [0, 1)."""
+    values = _evenly_spaced(text)
     if len(values) == 0 or np.any((values < 0) | (values >= 1)):
         raise argparse.ArgumentTypeError(f"{text!r}: label smoothing values lie in [0, 1)")
     return values
@@ -62,16 +66,7 @@ def _smoothing_grid(text):
 
 def _strength_grid(text):
     """'0:1:5' (evenly spaced) or '0,0.5,1' -> array of strengths in [0, 1]."""
-    try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            values = np.linspace(float(start), float(stop), int(num))
-        else:
-            values = np.array([float(v) for v in text.split(",") if v.strip()])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give start:stop:count (evenly spaced) or a comma list"
-        ) from None
+    values = _evenly_spaced(text)
     if len(values) == 0 or np.any((values < 0) | (values > 1)):
         raise argparse.ArgumentTypeError(f"{text!r}: augmentation strengths lie in [0, 1]")
     if len(np.unique(values)) != len(values):
