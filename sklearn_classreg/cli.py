@@ -520,7 +520,7 @@ def run(args):
             )
         )
     if "augmentation" in sweeps:
-        probe = clone_with_C(estimator, step, best_C)
+        probe = _clone_with_C(estimator, step, best_C)
         studies.extend(
             _augmentation_studies(
                 args,
@@ -571,7 +571,7 @@ def _shown(value):
     return f"{float(value):.3g}"
 
 
-def clone_with_C(estimator, step, C):
+def _clone_with_C(estimator, step, C):
     """A clone of the probe at C."""
     from sklearn.base import clone
 

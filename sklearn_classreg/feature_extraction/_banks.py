@@ -96,10 +96,11 @@ class FeatureBanks:
         """
         rows = np.asarray(rows, dtype=np.intp)
         per_image = np.broadcast_to(np.asarray(strength, dtype=float), rows.shape)
+        values = np.unique(per_image)
         blocks = []
         for view in range(self.n_augment):
             block = np.empty((len(rows), self.clean.shape[1]), dtype=self.clean.dtype)
-            for value in np.unique(per_image):
+            for value in values:
                 mask = per_image == value
                 block[mask] = self.views(value)[view][rows[mask]]
             blocks.append(block)

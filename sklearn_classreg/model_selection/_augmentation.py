@@ -315,15 +315,17 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
     def _realise_strengths(self, extractor, estimator, y, test_images, X_test, y_test, rng):
         """Refit at the best global value and with each class's own; score on clean test data."""
         K = len(self.classes_)
-        global_index = np.full(K, self.best_global_index_)
+        choices = {  # per class: (strengths, Cs or None)
+            "global": self._per_class(np.full(K, self.best_global_index_)),
+            "naive": self._per_class(self.best_per_class_index_),
+        }
         rows_per_image = self.banks_.rows_per_image(self.include_clean)
         images = np.arange(self.banks_.n_images)
         class_of_image = np.searchsorted(self.classes_, y)
         probes = {}
         with warnings.catch_warnings():
             ignore_binary_C_warning()  # binary: per-class C collapses
-            for name, index in (("global", global_index), ("naive", self.best_per_class_index_)):
-                strength, C = self._per_class(index)
+            for name, (strength, C) in choices.items():
                 X_train, rows = self.banks_.training_features(
                     images, strength[class_of_image], include_clean=self.include_clean
                 )
@@ -332,13 +334,12 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
                 probes[name] = fit_probe(estimator, X_train, y[rows], rows_per_image, C)
         self.models_ = probes
         totals = self._score_held_out(X_test, y_test, rng)
-        strengths, Cs = self._per_class(self.best_per_class_index_)
-        global_strength = self._per_class(global_index[:1])[0][0]
-        moved = strengths != global_strength
+        (global_strengths, global_Cs), (strengths, Cs) = choices["global"], choices["naive"]
+        moved = strengths != global_strengths
         if Cs is not None:
-            global_C = self._per_class(global_index[:1])[1][0]
-            moved |= Cs != global_C
+            moved |= Cs != global_Cs
         totals["n_classes_moved_naive"] = int(moved.sum())
+        global_strength = global_strengths[0]
         self._add_totals(totals)
         self.class_strength_ = {
             label.item() if isinstance(label, np.generic) else label: float(value)

@@ -12,7 +12,7 @@ the number of views.
 import copy
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
@@ -37,8 +37,6 @@ def probe_C_name(probe):
 
 def check_probe(probe):
     """The probe as given, checked to be a classifier with a C and predict_proba."""
-    from sklearn.base import is_classifier
-
     if not is_classifier(probe) or not hasattr(probe, "predict_proba"):
         raise TypeError(f"estimator must be a classifier with predict_proba; got {probe!r}.")
     probe_C_name(probe)
