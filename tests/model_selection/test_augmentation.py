@@ -1,5 +1,7 @@
 """AugmentationStudy: the class-wise study along the augmentation strength, on feature banks."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -368,3 +370,24 @@ def test_hostile_inputs_are_clear_errors_and_left_untouched(case):
         study.fit(images, labels)
     np.testing.assert_array_equal(copies[0], images)
     np.testing.assert_array_equal(copies[1], labels)
+
+
+def test_the_ends_of_C_with_few_samples_are_certified():
+    """C from 1e-4 to 1e4 on 8 images per class (separable views), float32 features."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = omniglot(n_classes=4, per_class=8)
+    probe = make_pipeline(StandardScaler(), ClassWiseRegularizedLogisticRegression(tol=1e-4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        study = AugmentationStudy(
+            FrozenFeatureExtractor(tiny_cnn(), augment="all", random_state=0),
+            probe,
+            param_range=[0.0, 1.0],
+            C_range=[1e-4, 1e4],
+            cv=2,
+            n_bootstrap=20,
+            chance=False,
+        ).fit(X, y)
+    assert study.banks_.clean.dtype == np.float32
+    assert study.totals_.largest_gap <= 1e-4
