@@ -16,12 +16,13 @@ import warnings
 import numpy as np
 from scipy import sparse
 
+from .._utils._backend import import_torch, resolve_device
 from ._duality import DualStep
 from ._kernels import TRIM_FLOOR
 from ._layout import LinearLayout
 from ._preconditioner import FeatureCovariancePreconditioner, use_full_basis
 
-__all__ = ["TorchLogisticObjective", "import_torch", "resolve_device"]
+__all__ = ["TorchLogisticObjective"]
 
 # Device memory for the temporaries of one chunk (several chunk x n_outputs
 # buffers): a quarter of the free memory, at most this much.
@@ -33,34 +34,6 @@ _RESIDENT_SHARE = 0.5
 # The per-sample Hessian state (n_samples x n_outputs) is kept for Hessian
 # products when it takes at most this share of X's size.
 _STATE_SHARE = 0.25
-
-
-def import_torch():
-    """torch, or an ImportError that says how to install it."""
-    try:
-        import torch
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "backend='torch' needs PyTorch, which is not installed: install it with "
-            "pip install 'sklearn-classreg[torch]' (or pip install torch)."
-        ) from error
-    return torch
-
-
-def resolve_device(device):
-    """A torch.device from None ("cuda" when available, else "cpu"), a string or a device."""
-    torch = import_torch()
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device={device!r} is not a torch device.") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={str(device)!r} but CUDA is not available here; use device='cpu'."
-        )
-    return device
 
 
 def _free_device_bytes(torch, device):

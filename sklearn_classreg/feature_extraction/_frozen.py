@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
+from .._utils._backend import is_tensor, resolve_device
 from ._augment import AUGMENTATIONS, augment_batch, image_keys, view_draws
 from ._networks import load_network
 
@@ -33,10 +34,6 @@ def _network(model):
     network = load_network(model)
     network.module = copy.deepcopy(network.module)  # moved and set to eval: not the user's
     return network
-
-
-def _is_tensor(value):
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 
 
 def _images_first(batch):
@@ -105,7 +102,7 @@ def _prepared(batch, network, *, input_size, pixel_max, device, shape):
     """A batch as the network's float input: images (N, C, H, W) in [0, 255], or vectors."""
     import torch
 
-    if not _is_tensor(batch):
+    if not is_tensor(batch):
         batch = np.asarray(batch)
         # torch wants writable memory with positive strides: otherwise a copy (small)
         if not batch.flags.writeable or any(stride < 0 for stride in batch.strides):
@@ -367,7 +364,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     # ------------------------------------------------------------ checking
     def _check_X(self, X, reset):
         """X as an array or tensor (N, ...) with finite values; vectors validated as in sklearn."""
-        if _is_tensor(X):
+        if is_tensor(X):
             import torch
 
             if X.ndim < 2 or X.shape[0] == 0:
@@ -395,8 +392,6 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def _settings(self, X):
         import torch
 
-        from .._objective._torch import resolve_device
-
         device = resolve_device(self.device)
         size = self.input_size
         if isinstance(size, Integral):
@@ -404,7 +399,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         elif size is not None:
             size = tuple(int(s) for s in size)
         if self.pixel_range == "auto":
-            is_uint8 = X.dtype == torch.uint8 if _is_tensor(X) else X.dtype == np.uint8
+            is_uint8 = X.dtype == torch.uint8 if is_tensor(X) else X.dtype == np.uint8
             pixel_max = 255.0 if is_uint8 else 1.0
         else:
             pixel_max = float(self.pixel_range)
@@ -451,7 +446,7 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         arguments = dict(augment=kinds, strengths=strengths, seed=seed, view=view, **settings)
         # a named network goes by name: cheap for the cache to hash
         network = self.model if isinstance(self.model, str) else self.network_
-        if self.memory is not None and not _is_tensor(X):
+        if self.memory is not None and not is_tensor(X):
             from joblib import Memory
 
             memory = (

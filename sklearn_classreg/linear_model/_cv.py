@@ -23,13 +23,12 @@ from tqdm.auto import tqdm
 
 from .._objective._penalty import check_C
 from .._utils._validation import check_label_types
+from ._engine import C_used, Engine, ignore_binary_C_warning, validate_problem
 from ._hypergradient import FoldProblem, optimise_log_C
 from ._logistic import (
     ClassWiseRegularizedLogisticRegression,
     ProbabilisticLinearClassifierMixin,
-    _C_used,
     dense_coef,
-    ignore_binary_C_warning,
 )
 from ._records import PATH_MEMORY, cross_validated_records, path_start
 from ._selection import GLOBAL_METRICS, select
@@ -454,7 +453,7 @@ backend, device
             },
             index=pd.Index(classes, name="class"),
         )
-        self.C_ = _C_used(chosen, classes)
+        self.C_ = C_used(chosen, classes)
         return self
 
     def _cv_results(self, grid, records, global_metric):
@@ -548,7 +547,11 @@ backend, device
         """
         starts = [None] * len(folds) if starts is None else starts
         model = self._model(C=self.C_global_, verbose=0)
-        problems, train_problems = [], []
+        validation_model = self._model(
+            C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None, verbose=0
+        )
+        engine, validation_engine = Engine.of(model), Engine.of(validation_model)
+        problems = []
         for (train, test), start in tqdm(
             list(zip(folds, starts, strict=True)),
             disable=self.verbose < 1,
@@ -557,19 +560,16 @@ backend, device
             train_weight = None if sample_weight is None else sample_weight[train]
             test_weight = None if sample_weight is None else sample_weight[test]
             X_train, X_test = _fold_inputs(X, y, train, test, pipeline)
-            train_problem = model._validate_problem(X_train, y[train], train_weight)
+            train_problem = validate_problem(model, X_train, y[train], train_weight)
             if not np.array_equal(train_problem.classes, classes):
                 raise ValueError(
                     "strategy='hypergradient' needs every class in every training fold; "
                     "use fewer folds or another strategy."
                 )
-            objective = model._make_objective(train_problem, check_C(self.C_global_, classes))
-            validation_model = self._model(
-                C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None
-            )
-            validation_problem = validation_model._validate_problem(X_test, y[test], test_weight)
-            validation = validation_model._make_objective(
-                _with_classes(validation_problem, classes), np.full(len(classes), np.inf)
+            objective = engine.objective(train_problem, check_C(self.C_global_, classes))
+            validation_problem = validate_problem(validation_model, X_test, y[test], test_weight)
+            validation = validation_engine.objective(
+                validation_problem.with_classes(classes), np.full(len(classes), np.inf)
             )
             x0 = (
                 objective.zeros()
@@ -577,7 +577,6 @@ backend, device
                 else objective.pack(dense_coef(start), start.intercept_)
             )
             problems.append(FoldProblem(objective, validation, x0))
-            train_problems.append(train_problem)
         n_outputs = problems[0].train.n_outputs
         theta0 = np.full(n_outputs, np.log(self.C_global_))
         # the grid's range: the one the classes' own optima (the uncoupled oracle) are
@@ -625,8 +624,10 @@ backend, device
         C = np.exp(result.theta)
         C = np.full(len(classes), C[0]) if len(classes) == 2 else C
         self._fold_solutions = [
-            self._model(C=C)._store(train_problem, C, problem.train, problem.x, problem.n_iter)
-            for train_problem, problem in zip(train_problems, problems, strict=True)
+            self._model(C=C)._set_solution(
+                classes, C, *Engine.solution(problem.train, problem.x), problem.n_iter
+            )
+            for problem in problems
         ]
         return C
 
@@ -660,12 +661,3 @@ def _fold_inputs(X, y, train, test, pipeline):
         return X_train, X_test
     preprocessing = Pipeline(clone(pipeline).steps[:-1]).fit(X_train, y[train])
     return preprocessing.transform(X_train), preprocessing.transform(X_test)
-
-
-def _with_classes(problem, classes):
-    """A validation problem encoded with the training classes (some may be absent)."""
-    if np.array_equal(problem.classes, classes):
-        return problem
-    y = problem.classes[problem.y_index]
-    index = np.searchsorted(classes, y)
-    return type(problem)(problem.X, classes, index, problem.sample_weight, np.zeros(len(classes)))

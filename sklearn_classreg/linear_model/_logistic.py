@@ -1,112 +1,21 @@
 """ClassWiseRegularizedLogisticRegression: validate, wire objective and solver, store."""
 
-import warnings
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from .._objective._datafit import datafit_for
-from .._objective._logistic import LogisticObjective
-from .._objective._penalty import binary_C, check_C, check_label_smoothing
-from .._solvers import SOLVERS, solve_certified
-from .._utils._validation import check_label_types
+from .._objective._penalty import check_C
+from .._solvers import SOLVERS
+from .._utils._backend import to_numpy_if_tensor
+from ._engine import C_used, Engine, validate_problem
 
 __all__ = ["ClassWiseRegularizedLogisticRegression", "dense_coef"]
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """Validated training data, shared by every fit of a path."""
-
-    X: object
-    classes: np.ndarray
-    y_index: np.ndarray
-    sample_weight: np.ndarray
-    label_smoothing: np.ndarray
-
-
-def _is_tensor(value):
-    """Whether `value` is a torch tensor (without importing torch)."""
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
-
-
-def _to_numpy_if_tensor(value):
-    """torch tensors (any device) become NumPy arrays; anything else is returned as is."""
-    return value.detach().cpu().numpy() if _is_tensor(value) else value
-
-
-def _validate_tensor(estimator, X, y):
-    """Check a torch tensor X without moving it: shape, dtype, finite values."""
-    import torch
-
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2D tensor X, got shape {tuple(X.shape)}.")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(
-            f"X has shape {tuple(X.shape)}: it needs at least one sample and feature."
-        )
-    if X.is_sparse or X.is_sparse_csr:
-        raise ValueError("Sparse torch tensors are not supported; pass a scipy CSR matrix.")
-    if X.dtype not in (torch.float32, torch.float64):
-        X = X.to(torch.float64)
-    if not bool(torch.isfinite(X).all()):
-        raise ValueError("Input X contains NaN or infinity.")
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != X.shape[0]:
-        raise ValueError(f"y has shape {y.shape} but X has {X.shape[0]} samples: they must match.")
-    _check_n_features(estimator, X, reset=True)
-    _check_feature_names(estimator, X, reset=True)
-    return X, y
-
-
-def _C_per_output(C, classes):
-    """Per-class C -> the C of each output row of the model.
-
-    Three or more classes: one row per class. Two classes: scikit-learn's one
-    vector, with C = (C_0 + C_1) / 2 (see `binary_C`), and a warning when the
-    two differ, since they have no class-specific effect.
-    """
-    if len(classes) > 2:
-        return C
-    if C[0] != C[1]:
-        warnings.warn(
-            f"{_BINARY_C_MESSAGE} {classes.tolist()}: "
-            "with two classes, per-class penalties act only through their sum, "
-            "so they have no class-specific effect. Fitting one weight vector "
-            f"with C = (C_0 + C_1) / 2 = {binary_C(C):g}.",
-            UserWarning,
-        )
-    return np.array([binary_C(C)])
-
-
-_BINARY_C_MESSAGE = "C has different values for the two classes"
-
-
-def ignore_binary_C_warning():
-    """Silence `_C_per_output`'s two-class warning (and only it) in a
-    ``warnings.catch_warnings()`` block, where a caller gives it once itself."""
-    warnings.filterwarnings("ignore", message=_BINARY_C_MESSAGE, category=UserWarning)
-
-
-def _C_used(C, classes):
-    """Per-class C actually used: C itself, or (C_0 + C_1) / 2 twice for two classes."""
-    return np.full(2, binary_C(C)) if len(classes) == 2 else np.array(C, dtype=np.float64)
 
 
 def dense_coef(estimator):
@@ -135,7 +44,7 @@ class ProbabilisticLinearClassifierMixin(SparseCoefMixin, LinearClassifierMixin)
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        return super().decision_function(_to_numpy_if_tensor(X))
+        return super().decision_function(to_numpy_if_tensor(X))
 
     def predict_proba(self, X):
         """Probability of each class (softmax; sigmoid for two classes).
@@ -377,133 +286,37 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
         self : object
             Fitted estimator.
         """
-        previous = self._warm_start_coef()
-        problem = self._validate_problem(X, y, sample_weight)
+        problem = validate_problem(self, X, y, sample_weight)
         C = check_C(self.C, problem.classes)
-        objective = self._make_objective(problem, C)
-        x0 = objective.zeros()
-        if previous is not None and np.array_equal(previous[0], problem.classes):
-            coef, intercept = previous[1:]
-            if coef.shape == (objective.n_outputs, objective.n_features):
-                x0 = objective.pack(coef, intercept)
-        result = self._solve(objective, x0)
-        self._warn_if_not_converged(result)
-        self._store(problem, C, objective, result.x, result.nit)
-        self.gap_ = result.gap
-        return self
-
-    # The steps of fit, shared with the warm-started path (`_path.py`).
-    def _validate_problem(self, X, y, sample_weight):
-        """Validate the data once: a `_Problem` (X, classes, y as indices, weights)."""
-        if self.backend != "torch" and self.device not in (None, "cpu"):
-            raise ValueError(
-                f"device={self.device!r} needs backend='torch'; the numba backend runs on the CPU."
-            )
-        y = _to_numpy_if_tensor(y)
-        sample_weight = _to_numpy_if_tensor(sample_weight)
-        if self.backend == "torch" and _is_tensor(X):
-            X, y = _validate_tensor(self, X, y)  # stays on its device
-        else:
-            X = _to_numpy_if_tensor(X)
-            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
-            if not sparse.issparse(X) and not (X.flags.c_contiguous or X.flags.f_contiguous):
-                X = np.ascontiguousarray(X)  # one copy, rather than one per product
-        check_label_types(y)
-        check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y contains only one class ({classes.tolist()[0]!r}): a classifier "
-                "needs samples of at least 2 classes."
-            )
-        label_smoothing = check_label_smoothing(self.label_smoothing, classes)
-        sample_weight = self._total_sample_weight(X, y, y_index, classes, sample_weight)
-        weightless = np.bincount(y_index, weights=sample_weight, minlength=len(classes)) == 0
-        if weightless.any():
-            warnings.warn(
-                f"The classes {classes[weightless].tolist()} have zero total sample weight "
-                "(sample_weight times class_weight): nothing pulls their intercepts up, which "
-                "have no finite optimum, and the model will not predict them.",
-                UserWarning,
-            )
-        return _Problem(X, classes, y_index, sample_weight, label_smoothing)
-
-    def _make_objective(self, problem, C):
-        """The objective of `problem` with per-class inverse strengths `C`."""
-        arguments = dict(
-            datafit=datafit_for(len(problem.classes)),
-            C=_C_per_output(C, problem.classes),
-            label_smoothing=problem.label_smoothing,
-            logit_penalty=self.logit_penalty,
-            fit_intercept=self.fit_intercept,
+        engine = Engine.of(self)
+        (point,) = engine.path(problem, C[None], start=self._warm_start(problem))
+        engine.warn_if_not_converged(point.result)
+        result = point.result
+        return self._set_solution(
+            problem.classes, C, point.coef, point.intercept, result.nit, gap=result.gap
         )
-        data = (problem.X, problem.y_index, problem.sample_weight)
-        if self.backend == "torch":
-            from .._objective._torch import TorchLogisticObjective
 
-            return TorchLogisticObjective(
-                *data, device=self.device, batch_size=self.batch_size, **arguments
-            )
-        return LogisticObjective(*data, chunk_rows=self.batch_size, **arguments)
+    def _set_solution(self, classes, C, coef, intercept, n_iter, *, gap=None):
+        """Set the fitted attributes from a NumPy solution with per-class `C`.
 
-    def _solve(self, objective, x0):
-        solver = SOLVERS[self.solver](tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
-        return solve_certified(solver, objective, x0)
-
-    def _warn_if_not_converged(self, result, where=""):
-        if result.fell_back and result.success:
-            warnings.warn(
-                f"{result.message}{where}. The result is converged; lbfgs may be the "
-                "faster solver for this problem.",
-                ConvergenceWarning,
-            )
-        elif not result.success:
-            # scikit-learn's wording first: code that filters warnings by it works
-            warnings.warn(
-                f"{self.solver} failed to converge after {result.nit} iteration(s){where}: "
-                f"{result.message}. Increase the number of iterations (max_iter), scale "
-                "the features (e.g. StandardScaler), or loosen tol.",
-                ConvergenceWarning,
-            )
-
-    def _store(self, problem, C, objective, x, n_iter):
-        """Set the fitted attributes from a solution of `objective` with per-class `C`."""
-        coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
-        self.classes_ = problem.classes
-        self.C_ = _C_used(C, problem.classes)
+        ``gap_`` is set only when the `gap` is known.
+        """
+        self.classes_ = classes
+        self.C_ = C_used(C, classes)
         self.coef_ = coef.copy()
         self.intercept_ = (
-            intercept.copy()
-            if intercept is not None
-            else np.zeros(objective.n_outputs, dtype=coef.dtype)
+            intercept.copy() if intercept is not None else np.zeros(len(coef), dtype=coef.dtype)
         )
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        if gap is not None:
+            self.gap_ = gap
         return self
 
-    def _warm_start_coef(self):
-        """(classes_, coef_, intercept_) of the previous fit, if warm starting."""
-        if self.warm_start and hasattr(self, "coef_"):
-            return self.classes_, dense_coef(self), self.intercept_
-        return None
-
-    def _total_sample_weight(self, X, y, y_index, classes, sample_weight):
-        """sample_weight times class_weight, as a new array in X's dtype."""
-        sample_weight = _check_sample_weight(
-            sample_weight,
-            X,
-            dtype=X.dtype,
-            ensure_non_negative=True,
-            copy=True,
-            allow_all_zero_weights=True,  # our check below also covers class_weight
-        )
-        if self.class_weight is not None:
-            class_weight = compute_class_weight(
-                self.class_weight, classes=classes, y=y, sample_weight=sample_weight
-            )
-            sample_weight *= class_weight[y_index].astype(X.dtype)
-        if not np.sum(sample_weight, dtype=np.float64) > 0:
-            raise ValueError(
-                "sample_weight (times class_weight) sums to zero: at least one sample "
-                "needs a positive weight."
-            )
-        return sample_weight
+    def _warm_start(self, problem):
+        """Where a warm start leaves from: (log C, coef_, intercept_) of the previous
+        fit on the same classes, or None."""
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        if not np.array_equal(self.classes_, problem.classes):
+            return None
+        return float(np.log(self.C_).mean()), dense_coef(self), self.intercept_

@@ -9,14 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from .._objective._penalty import check_C
-from .._solvers._vector import dot
-from ._logistic import (
-    ClassWiseRegularizedLogisticRegression,
-    _C_per_output,
-    _C_used,
-    dense_coef,
-    ignore_binary_C_warning,
-)
+from ._engine import C_per_output, C_used, Engine, ignore_binary_C_warning, validate_problem
+from ._logistic import ClassWiseRegularizedLogisticRegression, dense_coef
 
 __all__ = ["RegularizationPath", "regularization_path"]
 
@@ -96,58 +90,6 @@ def _per_class_grid(Cs, classes):
     if not points:
         raise ValueError("Cs is empty: give at least one C (a float, a per-class array or dict).")
     return np.array([check_C(point, classes, name=f"Cs[{i}]") for i, point in enumerate(points)])
-
-
-def _extrapolated_start(objective, solved, log_C, loss_there):
-    """Where the next point's solver starts: the last solution, or better.
-
-    The line through the last two solutions, in log C, extended to the next
-    point, when its loss is lower than the last solution's (`loss_there`, at
-    the new C): one pass over X. At weak regularization the solutions move
-    steadily with log C (their norms grow with it on near-separable data),
-    and the extrapolated start is within about 1e-4 of the next optimum's
-    loss. On one fold of the main job's Omniglot path (20 values of C from
-    1e-4 to 1e2) it cut the iterations from 2,227 to 700.
-    """
-    last = solved[-1][1]
-    if len(solved) < 2:
-        return last
-    (before, x_before), (now, x_now) = solved
-    if not (np.isfinite(log_C) and np.isfinite(before) and now != before):
-        return last
-    guess = x_now + float((log_C - now) / (now - before)) * (x_now - x_before)
-    return guess if objective.loss(guess) < loss_there else last
-
-
-def _next_start(objective, solved, last_loss, C, log_C):
-    """Set the objective's C to the next point's; return where its solver starts.
-
-    Zero on an empty branch, the origin at its first point, then the last
-    solution or the extrapolation through the last two (`_extrapolated_start`).
-    """
-    if not solved or last_loss is None:
-        objective.set_C(C)
-        return solved[-1][1] if solved else objective.zeros()
-    last = solved[-1][1]
-    # the last solution's loss at the new C, without a pass over X
-    loss_there = last_loss + 0.5 * dot(last, objective.penalty_change(C)(last))
-    objective.set_C(C)
-    return _extrapolated_start(objective, solved, log_C, loss_there)
-
-
-def _branches(log_C, origin):
-    """The order of the points: increasing C, or outward from an origin's log C.
-
-    Without an origin, one branch from the smallest C up. With one, the
-    points at or above it in increasing C, then those below in decreasing C.
-    """
-    if origin is None:
-        return [np.argsort(log_C, kind="stable")]
-    above = np.flatnonzero(log_C >= origin)
-    below = np.flatnonzero(log_C < origin)
-    above = above[np.argsort(log_C[above], kind="stable")]
-    below = below[np.argsort(-log_C[below], kind="stable")]
-    return [branch for branch in (above, below) if len(branch)]
 
 
 def _check_start(start, problem, template):
@@ -235,54 +177,35 @@ def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator
     template = ClassWiseRegularizedLogisticRegression(**estimator_params)
     template._validate_params()
     verbose = template.verbose
-    template.set_params(verbose=max(0, verbose - 1))
-    problem = template._validate_problem(X, y, sample_weight)
+    problem = validate_problem(template, X, y, sample_weight)
     classes = problem.classes
     grid = _per_class_grid(Cs, classes)
     if len(classes) == 2 and np.any(grid[:, 0] != grid[:, 1]):
-        _C_per_output(grid[np.flatnonzero(grid[:, 0] != grid[:, 1])[0]], classes)  # warn once
-    with np.errstate(divide="ignore"):
-        log_C = np.log(grid).mean(axis=1)  # a point's place on the path
+        C_per_output(grid[np.flatnonzero(grid[:, 0] != grid[:, 1])[0]], classes)  # warn once
     origin = None if start is None else _check_start(start, problem, template)
-    branches = _branches(log_C, None if origin is None else origin[0])
 
     n_points = len(grid)
-    with warnings.catch_warnings():
-        ignore_binary_C_warning()  # given once above
-        objective = template._make_objective(problem, grid[branches[0][0]])
-    if origin is not None:
-        origin = (origin[0], objective.pack(*origin[1:]))
     coefs = intercepts = None
     n_iter = np.zeros(n_points, dtype=np.int32)
     values = np.zeros(n_points)
     gaps = np.full(n_points, np.inf)
     converged = np.zeros(n_points, dtype=bool)
-    used = np.zeros_like(grid)
-    progress = tqdm(total=n_points, disable=verbose < 1, desc="regularization path")
+    used = np.array([C_used(C, classes) for C in grid])
+    engine = Engine.of(template, verbose=max(0, verbose - 1))
     with warnings.catch_warnings():
         ignore_binary_C_warning()  # given once above
-        for branch in branches:
-            # (log C, solution) of the last two points; each branch leaves from the origin
-            solved, last_loss = ([] if origin is None else [origin]), None
-            for index in branch:
-                C = _C_per_output(grid[index], classes)
-                x0 = _next_start(objective, solved, last_loss, C, log_C[index])
-                result = template._solve(objective, x0)
-                x, last_loss = result.x, result.fun
-                solved = [*solved[-1:], (log_C[index], x)]
-                # NumPy whatever the backend
-                coef, intercept = objective.unpack(objective.to_numpy(objective.canonical(x)))
-                if coefs is None:
-                    coefs = np.empty((n_points, *coef.shape), coef.dtype)
-                    intercepts = np.zeros((n_points, coef.shape[0]), coef.dtype)
-                coefs[index] = coef
-                if intercept is not None:
-                    intercepts[index] = intercept
-                n_iter[index], values[index], gaps[index] = result.nit, result.fun, result.gap
-                converged[index] = result.success
-                used[index] = _C_used(grid[index], classes)
-                progress.update()
-    progress.close()
+        points = engine.path(problem, grid, start=origin)
+        for index, result, coef, intercept in tqdm(
+            points, total=n_points, disable=verbose < 1, desc="regularization path"
+        ):
+            if coefs is None:
+                coefs = np.empty((n_points, *coef.shape), coef.dtype)
+                intercepts = np.zeros((n_points, coef.shape[0]), coef.dtype)
+            coefs[index] = coef
+            if intercept is not None:
+                intercepts[index] = intercept
+            n_iter[index], values[index], gaps[index] = result.nit, result.fun, result.gap
+            converged[index] = result.success
     if not converged.all():
         missed = ", ".join(
             f"{i} (C={grid[i].mean():.3g}, relative gap {gaps[i]:.2g})"
@@ -295,7 +218,6 @@ def regularization_path(X, y, Cs, *, sample_weight=None, start=None, **estimator
             ConvergenceWarning,
         )
     params = {k: v for k, v in template.get_params().items() if k != "C"}
-    params["verbose"] = verbose
     fitted = {"n_features_in_": template.n_features_in_}
     if hasattr(template, "feature_names_in_"):
         fitted["feature_names_in_"] = template.feature_names_in_

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
-from ..linear_model._logistic import ignore_binary_C_warning
+from ..linear_model._engine import ignore_binary_C_warning
 from ..linear_model._records import uses_fast_path
 from ._augmented_records import augmented_records, check_probe, fit_probe, probe_C_name
 from ._study import ClassWiseStudy

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
 from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
-from ..linear_model._logistic import ignore_binary_C_warning
+from ..linear_model._engine import ignore_binary_C_warning
 from ..linear_model._records import cross_validated_records
 from ..linear_model._selection import (
     CLASS_METRICS,

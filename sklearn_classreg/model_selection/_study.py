@@ -18,7 +18,7 @@ from sklearn.utils.metadata_routing import (
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
-from ..linear_model._logistic import ignore_binary_C_warning
+from ..linear_model._engine import ignore_binary_C_warning
 from ..linear_model._records import (
     PATH_MEMORY,
     cross_validated_records,

@@ -12,6 +12,7 @@ from sklearn_classreg import ClassWiseRegularizationCV as CV
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
 from sklearn_classreg._solvers import NewtonCG
 from sklearn_classreg.datasets import make_class_blocks, make_frozen_features
+from sklearn_classreg.linear_model._engine import Engine, validate_problem
 from sklearn_classreg.linear_model._hypergradient import FoldProblem, hypergradient
 
 
@@ -50,11 +51,13 @@ def test_global_strategy_matches_logistic_regression_cv(scoring, sk_scoring):
 def _fold_problem(X, y, C, train, test):
     model = Model(C=C, tol=1e-12, max_iter=10_000)
     classes = np.unique(y)
-    train_problem = model._validate_problem(X[train], y[train], None)
+    train_problem = validate_problem(model, X[train], y[train], None)
     validation_model = Model(C=np.inf)
-    validation_problem = validation_model._validate_problem(X[test], y[test], None)
-    objective = model._make_objective(train_problem, np.broadcast_to(C, len(classes)).copy())
-    validation = validation_model._make_objective(
+    validation_problem = validate_problem(validation_model, X[test], y[test], None)
+    objective = Engine.of(model).objective(
+        train_problem, np.broadcast_to(C, len(classes)).copy()
+    )
+    validation = Engine.of(validation_model).objective(
         validation_problem, np.full(len(classes), np.inf)
     )
     return FoldProblem(objective, validation, objective.zeros())

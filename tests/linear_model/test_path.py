@@ -112,25 +112,6 @@ def test_verbose_shows_a_progress_bar(capsys):
     assert "regularization path" in capsys.readouterr().err
 
 
-def test_the_extrapolated_start_is_taken_only_where_its_loss_is_lower():
-    from sklearn_classreg._objective._datafit import MULTINOMIAL
-    from sklearn_classreg._objective._logistic import LogisticObjective
-    from sklearn_classreg.linear_model._path import _extrapolated_start
-
-    X, y = data(3)
-    objective = LogisticObjective(
-        X, y, np.ones(len(y)), datafit=MULTINOMIAL, C=np.ones(3), label_smoothing=np.zeros(3)
-    )
-    x_before, x_now = np.zeros(objective.n_params), np.full(objective.n_params, 0.1)
-    solved = [(0.0, x_before), (1.0, x_now)]
-    guess = _extrapolated_start(objective, solved, 2.0, loss_there=np.inf)
-    np.testing.assert_allclose(guess, 0.2)  # the line through both, one step further
-    assert _extrapolated_start(objective, solved, 2.0, loss_there=-np.inf) is x_now
-    assert _extrapolated_start(objective, solved[1:], 2.0, loss_there=np.inf) is x_now
-    assert _extrapolated_start(objective, [(1.0, x_before), (1.0, x_now)], 2.0, np.inf) is x_now
-    assert _extrapolated_start(objective, solved, np.inf, loss_there=np.inf) is x_now
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_path_started_from_a_fitted_model_is_certified_on_both_sides(dtype):
     """Weak C on separable data on one side, strong C on the other: every point is
@@ -167,19 +148,6 @@ def test_a_start_far_from_the_path_does_not_leak_into_its_answers():
     np.testing.assert_allclose(started.objective, cold.objective, rtol=2e-8)
     np.testing.assert_allclose(started.coefs, cold.coefs, atol=1e-4)
     assert np.all(started.n_iter > 0)
-
-
-def test_the_branches_leave_the_origin_outward():
-    from sklearn_classreg.linear_model._path import _branches
-
-    log_C = np.log([1e-3, 1e4, 0.1, 1.0, 100.0])
-    above, below = _branches(log_C, np.log(1.0))
-    np.testing.assert_array_equal(above, [3, 4, 1])
-    np.testing.assert_array_equal(below, [2, 0])
-    (only,) = _branches(log_C, None)
-    np.testing.assert_array_equal(only, [0, 2, 3, 4, 1])
-    (only,) = _branches(log_C, np.log(1e5))  # every point below: one branch, downward
-    np.testing.assert_array_equal(only, [1, 4, 3, 2, 0])
 
 
 @pytest.mark.parametrize(
