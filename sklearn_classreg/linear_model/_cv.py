@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .._objective._penalty import check_C
 from .._utils._validation import check_label_types
+from ..metrics._names import GLOBAL_METRIC_INFO, GLOBAL_METRICS, SCORING_METRICS
 from ._engine import C_used, Engine, ignore_binary_C_warning, validate_problem
 from ._hypergradient import FoldProblem, optimise_log_C
 from ._logistic import (
@@ -31,20 +32,10 @@ from ._logistic import (
     dense_coef,
 )
 from ._records import PATH_MEMORY, cross_validated_records, path_start
-from ._selection import GLOBAL_METRICS, select
+from ._selection import select
 
 __all__ = ["ClassWiseRegularizationCV"]
 
-# scoring -> (global metric of the records, per-class metric)
-_SCORINGS = {
-    None: ("deviance", "deviance"),
-    "neg_log_loss": ("deviance", "deviance"),
-    "accuracy": ("accuracy", "recall"),
-    "balanced_accuracy": ("balanced_accuracy", "recall"),
-    "worst_class_accuracy": ("worst_class_accuracy", "recall"),
-    "worst_k_recall": ("worst_k_recall", "recall"),
-    "worst_pairwise_accuracy": ("worst_pairwise_accuracy", "recall"),
-}
 _MODEL_PARAMS = (
     "fit_intercept",
     "class_weight",
@@ -178,7 +169,7 @@ backend, device
         "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "strategy": [StrOptions({"per_class", "global", "hypergradient"})],
         "cv": ["cv_object"],
-        "scoring": [StrOptions({k for k in _SCORINGS if k}), callable, None],
+        "scoring": [StrOptions({k for k in SCORING_METRICS if k}), callable, None],
         "refit": ["boolean"],
         "confidence_level": [Interval(Real, 0, 1, closed="neither")],
         "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
@@ -296,9 +287,9 @@ backend, device
                     "sample_weight sums to zero: at least one sample needs a positive weight."
                 )
         grid = self._grid()
-        global_metric, class_metric = (
-            ("score", "recall") if callable(self.scoring) else _SCORINGS[self.scoring]
-        )
+        # the global metric of the records, and the one classes are chosen by
+        global_metric = "score" if callable(self.scoring) else SCORING_METRICS[self.scoring]
+        class_metric = GLOBAL_METRIC_INFO[global_metric].partner
         split_params, scorer_weight = self._routed(sample_weight, params)
         cv = check_cv(self.cv, y, classifier=True)
         folds = list(cv.split(X, y, **split_params))

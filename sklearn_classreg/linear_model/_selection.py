@@ -19,10 +19,9 @@ import numpy as np
 from scipy import sparse
 
 from ..metrics._classwise import scores_from_counts
+from ..metrics._names import CLASS_METRICS, GLOBAL_METRICS
 
 __all__ = [
-    "CLASS_METRICS",
-    "GLOBAL_METRICS",
     "bootstrap_intervals",
     "Selection",
     "class_means",
@@ -32,23 +31,6 @@ __all__ = [
     "poisson_bootstrap",
     "select",
 ]
-
-# +1: larger is better; -1: smaller is better.
-CLASS_METRICS = {"recall": 1, "precision": 1, "one_vs_all_accuracy": 1, "deviance": -1}
-GLOBAL_METRICS = {
-    "accuracy": 1,
-    "balanced_accuracy": 1,
-    "deviance": -1,
-    "worst_class_accuracy": 1,
-    "worst_k_recall": 1,
-    "worst_pairwise_accuracy": 1,
-    "score": 1,  # a user's scorer (greater is better)
-}
-# Per-class metrics that are means over samples, so that gains can be resampled
-# sample by sample: recall and deviance over the class's own samples, the
-# one-vs-all accuracy (Balestriero et al., 2022) over all samples.
-SAMPLE_METRICS = ("recall", "deviance", "one_vs_all_accuracy")
-
 
 def fold_counts(record, n_classes):
     """Per-class weighted counts of a fold at every value, shape (n_values, n_classes).

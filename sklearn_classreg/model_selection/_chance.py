@@ -36,7 +36,8 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import spearmanr
 
-from ..linear_model._selection import CLASS_METRICS, per_sample_score
+from ..linear_model._selection import per_sample_score
+from ..metrics._names import CLASS_METRICS
 
 __all__ = ["ChanceLevel", "chance_level", "split_half_agreement"]
 

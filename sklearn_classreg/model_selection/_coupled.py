@@ -30,12 +30,8 @@ from sklearn.utils import check_array
 from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
 from ..linear_model._engine import ignore_binary_C_warning
 from ..linear_model._records import cross_validated_records
-from ..linear_model._selection import (
-    CLASS_METRICS,
-    bootstrap_intervals,
-    class_means,
-    per_sample_score,
-)
+from ..linear_model._selection import bootstrap_intervals, class_means, per_sample_score
+from ..metrics._names import CLASS_METRICS
 
 __all__ = ["coupled_gain", "tuned_choices"]
 

@@ -16,6 +16,7 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
+from .._utils._params import parameter_label
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
 from ..linear_model._engine import ignore_binary_C_warning
@@ -26,28 +27,19 @@ from ..linear_model._records import (
     uses_fast_path,
 )
 from ..linear_model._selection import (
-    CLASS_METRICS,
-    GLOBAL_METRICS,
-    SAMPLE_METRICS,
     bootstrap_intervals,
     class_means,
     per_sample_score,
     select,
 )
 from ..metrics._classwise import global_scores
+from ..metrics._names import CLASS_METRIC_INFO, CLASS_METRICS, GLOBAL_METRICS, SAMPLE_METRICS
 from ._chance import chance_level, split_half_agreement
 from ._coupled import STRATEGIES, coupled_gain, tuned_choices
 from ._validation_curve import curve_frame
 from ._verdict import verdict
 
 __all__ = ["ClassWiseStudy"]
-
-_DEFAULT_GLOBAL = {
-    "recall": "accuracy",
-    "deviance": "deviance",
-    "one_vs_all_accuracy": "accuracy",
-}
-
 
 class ClassWiseStudy:
     """Best global vs best per-class strength of a regularization (or augmentation).
@@ -301,7 +293,7 @@ class ClassWiseStudy:
                 f"metric={self.metric!r}: the study selects per class by one of "
                 f"{list(SAMPLE_METRICS)} (classwise_validation_curve gives the others)."
             )
-        global_metric = self.global_metric or _DEFAULT_GLOBAL[self.metric]
+        global_metric = self.global_metric or CLASS_METRIC_INFO[self.metric].partner
         if global_metric not in GLOBAL_METRICS or global_metric == "score":
             raise ValueError(
                 f"global_metric={global_metric!r} is not one of {list(GLOBAL_METRICS)}."
@@ -770,8 +762,6 @@ class ClassWiseStudy:
         -------
         list of (str, str)
         """
-        from ..plotting._base import parameter_label
-
         return verdict(
             self.totals_,
             metric=self.metric,

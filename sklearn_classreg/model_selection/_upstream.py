@@ -8,7 +8,7 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import StratifiedKFold
 
 from ..feature_extraction import AmbiguousClassLDA, find_ambiguous_classes
-from ..linear_model._selection import CLASS_METRICS
+from ..metrics._names import CLASS_METRICS
 
 __all__ = ["UpstreamView", "upstream_view"]
 

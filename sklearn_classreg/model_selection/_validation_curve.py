@@ -12,8 +12,9 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ..linear_model._records import cross_validated_records
-from ..linear_model._selection import CLASS_METRICS, GLOBAL_METRICS, fold_counts
+from ..linear_model._selection import fold_counts
 from ..metrics._classwise import scores_from_counts
+from ..metrics._names import CLASS_METRICS, GLOBAL_METRICS
 
 __all__ = ["classwise_validation_curve"]
 

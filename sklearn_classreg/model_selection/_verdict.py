@@ -2,13 +2,9 @@
 
 import math
 
-__all__ = ["verdict"]
+from ..metrics._names import CLASS_METRIC_INFO
 
-_UNITS = {
-    "recall": "mean per-class recall",
-    "deviance": "mean per-class deviance (nats, lower is better; gains are reductions)",
-    "one_vs_all_accuracy": "mean one-vs-all accuracy",
-}
+__all__ = ["verdict"]
 
 
 def _finite(totals, key):
@@ -69,7 +65,7 @@ def verdict(totals, *, metric, param_label, alpha, subject="regularization"):
     list of (str, str)
         (heading, sentence) pairs: "at most", "on held-out data", "chance".
     """
-    units = _UNITS.get(metric, metric)
+    units = CLASS_METRIC_INFO[metric].description if metric in CLASS_METRIC_INFO else metric
     lines = []
     if _finite(totals, "coupled_oracle_gap") and float(totals["coupled_oracle_gap_high"]) < 0:
         lines.append(

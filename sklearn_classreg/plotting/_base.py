@@ -2,12 +2,7 @@
 
 import numpy as np
 
-__all__ = ["import_pyplot", "parameter_label", "study_of", "tick_labels"]
-
-
-def parameter_label(param_name):
-    """A parameter's short name: "C" for "pipeline_step__C"."""
-    return param_name.rsplit("__", 1)[-1]
+__all__ = ["import_pyplot", "study_of", "tick_labels"]
 
 
 def import_pyplot():

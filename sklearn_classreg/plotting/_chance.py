@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._base import import_pyplot, parameter_label, study_of
+from .._utils._params import parameter_label
+from ._base import import_pyplot, study_of
 
 __all__ = ["ChanceLevelDisplay", "RealisedGainDisplay"]
 

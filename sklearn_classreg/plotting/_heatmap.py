@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ..model_selection._validation_curve import CLASS_METRICS
-from ._base import fit_study, import_pyplot, parameter_label, study_of, tick_labels
+from .._utils._params import parameter_label
+from ..metrics._names import CLASS_METRICS
+from ._base import fit_study, import_pyplot, study_of, tick_labels
 
 __all__ = ["ClassWiseHeatmapDisplay"]
 

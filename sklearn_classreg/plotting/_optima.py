@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._base import fit_study, import_pyplot, log10_or_raw, parameter_label, study_of
+from .._utils._params import parameter_label
+from ._base import fit_study, import_pyplot, log10_or_raw, study_of
 
 __all__ = ["OptimumHistogramDisplay"]
 

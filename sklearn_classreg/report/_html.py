@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plotting._base import parameter_label
+from .._utils._params import parameter_label
 
 __all__ = ["Section", "write_report"]
 
