@@ -1,6 +1,7 @@
 """ClassWiseRegularizationCV: choose one C per class by cross-validation, then refit."""
 
 import warnings
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -34,9 +35,9 @@ from ._logistic import (
 from ._records import PATH_MEMORY, cross_validated_records, path_start
 from ._selection import select
 
-__all__ = ["ClassWiseRegularizationCV"]
+__all__ = ["ClassWiseRegularizationCV", "MODEL_PARAMS", "Sweep"]
 
-_MODEL_PARAMS = (
+MODEL_PARAMS = (
     "fit_intercept",
     "class_weight",
     "label_smoothing",
@@ -180,7 +181,7 @@ backend, device
         "random_state": ["random_state"],
         **{
             name: ClassWiseRegularizedLogisticRegression._parameter_constraints[name]
-            for name in _MODEL_PARAMS
+            for name in MODEL_PARAMS
         },
     }
 
@@ -238,7 +239,7 @@ backend, device
 
     def _model(self, **params):
         """The estimator this CV tunes, with this CV's settings."""
-        settings = {name: getattr(self, name) for name in _MODEL_PARAMS}
+        settings = {name: getattr(self, name) for name in MODEL_PARAMS}
         return ClassWiseRegularizedLogisticRegression(**{**settings, **params})
 
     def _grid(self):
@@ -308,18 +309,8 @@ backend, device
             verbose=self.verbose,
             path_memory=0 if self.strategy == "global" else PATH_MEMORY,
         )
-        self._choose(
-            X,
-            y,
-            sample_weight,
-            folds,
-            grid,
-            classes,
-            records,
-            global_metric,
-            class_metric,
-            scorer_weight=scorer_weight,
-        )
+        sweep = Sweep(X, y, folds, grid, classes, records, global_metric, class_metric)
+        self._choose(replace(sweep, sample_weight=sample_weight, scorer_weight=scorer_weight))
         if self.refit:
             with warnings.catch_warnings():
                 ignore_binary_C_warning()  # warned below
@@ -362,90 +353,77 @@ backend, device
             )
         return router
 
-    def _choose(
-        self,
-        X,
-        y,
-        sample_weight,
-        folds,
-        grid,
-        classes,
-        records,
-        global_metric,
-        class_metric,
-        *,
-        pipeline=None,
-        scorer_weight=None,
-    ):
-        """Choose C from the folds' records by `strategy`; sets ``C_`` and the results.
+    def _choose(self, sweep):
+        """Choose C from a `Sweep`'s records by `strategy`; sets ``C_`` and the results.
 
-        `records` are those of the grid on `folds` (`cross_validated_records`);
         `ClassWiseStudy` calls this with its own sweep's records, so that a
-        tuned choice costs no second sweep. With `pipeline` (a Pipeline whose
-        last step is this CV's model), X is the pipeline's input and every
-        fold fits the earlier steps on its own training part, as the records'
-        sweep did. Where the records kept their paths, the tuned choices' fits
-        start from the sweep's solutions on the same folds.
+        tuned choice costs no second sweep. Where the records kept their
+        paths, the tuned choices' fits start from the sweep's solutions on
+        the same folds.
         """
+        grid, classes = sweep.grid, sweep.classes
         self.classes_ = classes
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
         selection = select(
-            records,
+            sweep.records,
             len(classes),
-            metric=class_metric,
-            global_metric=global_metric,
-            split=len(folds) >= 2,
+            metric=sweep.class_metric,
+            global_metric=sweep.global_metric,
+            split=len(sweep.folds) >= 2,
             n_bootstrap=self.n_bootstrap,
             confidence_level=self.confidence_level,
             rng=rng,
         )
         self.C_global_ = float(grid[selection.best_global])
-        self.cv_results_ = self._cv_results(grid, records, global_metric)
-        chosen = np.full(len(classes), self.C_global_)
+        self.cv_results_ = self._cv_results(grid, sweep.records, sweep.global_metric)
         self.shrinkage_, self.shrinkage_results_ = np.nan, {}
-        # two classes: per-class C acts only through C_0 + C_1, so "per_class"
-        # is the global choice ("hypergradient" then tunes that one C)
-        if self.strategy == "per_class" and len(classes) > 2:
-            leave = selection.honest_low > 0
-            self.shrinkage_ = 0.0
-            if leave.any():
-                self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
-                    X,
-                    y,
-                    sample_weight,
-                    folds,
-                    grid,
-                    records,
-                    selection,
-                    leave,
-                    global_metric,
-                    pipeline,
-                    scorer_weight,
-                )
-            chosen = _moved(
-                grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
-            )
         self.hypergradient_history_ = []
         self.hypergradient_converged_ = False
         self.hypergradient_stationarity_ = np.nan
-        if self.strategy == "hypergradient":
-            starts = [path_start(r, selection.best_global, classes) for r in records]
-            chosen = self._hypergradient(
-                X, y, sample_weight, folds, grid, classes, pipeline, starts=starts
-            )
+        chosen = getattr(self, _STRATEGY_STEPS[self.strategy])(sweep, selection)
         self.class_results_ = pd.DataFrame(
             {
                 "best_C": grid[selection.per_class],
                 "gain": selection.honest_gain,
                 "gain_low": selection.honest_low,
                 "gain_high": selection.honest_high,
-                "metric": class_metric,
+                "metric": sweep.class_metric,
                 "C": chosen,
             },
             index=pd.Index(classes, name="class"),
         )
         self.C_ = C_used(chosen, classes)
         return self
+
+    # The strategies: (sweep, selection) -> the per-class C vector.
+    def _global_choice(self, sweep, selection):
+        """The best single value of the grid, for every class."""
+        return np.full(len(sweep.classes), self.C_global_)
+
+    def _per_class_choice(self, sweep, selection):
+        """The classes whose honest gain is certain move to their own best value,
+        a fraction ``shrinkage_`` of the way (validated together, `_validate_moves`).
+
+        Two classes: per-class C acts only through C_0 + C_1, so this is the
+        global choice.
+        """
+        if len(sweep.classes) <= 2:
+            return self._global_choice(sweep, selection)
+        leave = selection.honest_low > 0
+        self.shrinkage_ = 0.0
+        if leave.any():
+            self.shrinkage_, self.shrinkage_results_ = self._validate_moves(
+                sweep, selection, leave
+            )
+        grid = sweep.grid
+        return _moved(
+            grid[selection.best_global], grid[selection.per_class], leave, self.shrinkage_
+        )
+
+    def _hypergradient_choice(self, sweep, selection):
+        """The descent of `_hypergradient`, from the sweep's solutions at the global C."""
+        starts = [path_start(r, selection.best_global, sweep.classes) for r in sweep.records]
+        return self._hypergradient(sweep, starts=starts)
 
     def _cv_results(self, grid, records, global_metric):
         scores = _signed_scores(records, global_metric)
@@ -461,20 +439,7 @@ backend, device
         )
         return results
 
-    def _validate_moves(
-        self,
-        X,
-        y,
-        sample_weight,
-        folds,
-        grid,
-        records,
-        selection,
-        leave,
-        global_metric,
-        pipeline=None,
-        scorer_weight=None,
-    ):
+    def _validate_moves(self, sweep, selection, leave):
         """Score the per-class moves together, at fractions t of the way; pick the best t.
 
         Each fold is scored with the choices made on the other half of the
@@ -484,6 +449,8 @@ backend, device
         warm-started path per fold over t = 1/4, 1/2, 1, from the sweep's
         solution at that C where the records kept it.
         """
+        X, y, folds, grid, records = sweep.X, sweep.y, sweep.folds, sweep.grid, sweep.records
+        pipeline, global_metric = sweep.pipeline, sweep.global_metric
         if any(len(np.unique(y[train])) < len(selection.support) for train, _ in folds):
             warnings.warn(
                 "A training fold lacks some class, so the per-class moves are kept in full "
@@ -511,9 +478,9 @@ backend, device
                 param_name=param_name,
                 param_range=[_moved(grid[g], per_class, leave, t) for t in _FRACTIONS[1:]],
                 cv=[folds[p] for p in positions],
-                sample_weight=sample_weight,
+                sample_weight=sweep.sample_weight,
                 scorer=scorer,
-                scorer_weight=scorer_weight,
+                scorer_weight=sweep.scorer_weight,
                 n_jobs=self.n_jobs,
                 starts=[path_start(records[p], g, classes) for p in positions],
             )
@@ -526,9 +493,7 @@ backend, device
             results[f"split{fold}_test_score"] = row
         return float(_FRACTIONS[best]), results
 
-    def _hypergradient(
-        self, X, y, sample_weight, folds, grid, classes, pipeline=None, *, starts=None
-    ):
+    def _hypergradient(self, sweep, *, starts=None):
         """Optimise log C per class on the folds' summed held-out deviance.
 
         Each fold's inner solves start from `starts` (a fitted model per fold
@@ -536,6 +501,8 @@ backend, device
         solutions are kept as fitted models in ``_fold_solutions``, for fits
         at the chosen C on the same folds to start from.
         """
+        X, y, sample_weight, folds = sweep.X, sweep.y, sweep.sample_weight, sweep.folds
+        grid, classes, pipeline = sweep.grid, sweep.classes, sweep.pipeline
         starts = [None] * len(folds) if starts is None else starts
         model = self._model(C=self.C_global_, verbose=0)
         validation_model = self._model(
@@ -624,6 +591,47 @@ backend, device
 
 
 _FRACTIONS = np.array([0.0, 0.25, 0.5, 1.0])
+_STRATEGY_STEPS = {
+    "global": "_global_choice",
+    "per_class": "_per_class_choice",
+    "hypergradient": "_hypergradient_choice",
+}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a choice of C is made from: the folds' records of one sweep of the grid.
+
+    Attributes
+    ----------
+    X, y
+        The data the folds index (with `pipeline`, the pipeline's input: each
+        fold fits the earlier steps on its own training part, as the sweep did).
+    folds : list of (train, test)
+    grid : ndarray of shape (n_values,)
+    classes : ndarray of shape (n_classes,)
+    records : list of FoldRecords
+        The sweep's, one per fold (`cross_validated_records`).
+    global_metric, class_metric : str
+        What the global value and the classes' values are chosen by.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    pipeline : Pipeline, default=None
+        Whose last step is the tuned model.
+    scorer_weight : ndarray of shape (n_samples,), default=None
+        What a callable scoring is given.
+    """
+
+    X: object
+    y: np.ndarray
+    folds: list
+    grid: np.ndarray
+    classes: np.ndarray
+    records: list
+    global_metric: str
+    class_metric: str
+    sample_weight: np.ndarray = None
+    pipeline: object = None
+    scorer_weight: np.ndarray = None
 
 
 def _signed_scores(records, global_metric):

@@ -26,6 +26,7 @@ __all__ = [
     "PATH_MEMORY",
     "FoldRecords",
     "cross_validated_records",
+    "fast_fold",
     "float64_proba",
     "gap_of",
     "path_start",
@@ -130,7 +131,7 @@ def _aligned_proba(model, X, classes):
     return aligned
 
 
-def _fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight, start):
+def fast_fold(estimator, X_train, y_train, X_test, param_range, sample_weight, start):
     """Warm-started path on the fold (from `start`); the pipeline's earlier steps fitted once.
 
     Returns the (model, X_test) pairs of the points and the path.
@@ -192,7 +193,7 @@ def _fold_records(
     test_weight = np.ones(len(test)) if sample_weight is None else sample_weight[test]
     path = None
     if fast:
-        models, path = _fast_fold(
+        models, path = fast_fold(
             estimator, X_train, y_train, X_test, param_range, train_weight, start
         )
         n_iter, gaps = path.n_iter, path.gaps

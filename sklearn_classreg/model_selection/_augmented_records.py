@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
-from ..linear_model._records import _fast_fold, gap_of, score_fold
+from ..linear_model._records import fast_fold, gap_of, score_fold
 
 __all__ = ["augmented_records", "check_probe", "fit_probe", "probe_C_name"]
 
@@ -87,7 +87,7 @@ def _fold(probe, banks, y, classes, fold, train, test, strengths, include_clean,
             n_iter.append(-1)
             gaps.append(gap_of(model))
         else:
-            pairs, path = _fast_fold(
+            pairs, path = fast_fold(
                 probe,
                 X_train,
                 y_train,

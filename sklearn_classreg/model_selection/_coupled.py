@@ -22,12 +22,13 @@ far from anything a single model reaches.
 """
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
-from ..linear_model._cv import _MODEL_PARAMS, ClassWiseRegularizationCV
+from ..linear_model._cv import MODEL_PARAMS, ClassWiseRegularizationCV, Sweep
 from ..linear_model._engine import ignore_binary_C_warning
 from ..linear_model._records import cross_validated_records
 from ..linear_model._selection import bootstrap_intervals, class_means, per_sample_score
@@ -97,7 +98,9 @@ def tuned_choices(
         off): ``C_``, ``class_results_``, ``hypergradient_history_``...
     """
     final, pipeline, X_seen = _final_step(estimator, X)
-    settings = {name: final.get_params()[name] for name in _MODEL_PARAMS}
+    settings = {name: final.get_params()[name] for name in MODEL_PARAMS}
+    sweep = Sweep(X_seen, y, folds, grid, classes, records, global_metric, metric)
+    sweep = replace(sweep, pipeline=pipeline)
     chosen = {}
     for strategy in strategies:
         tuner = ClassWiseRegularizationCV(
@@ -116,18 +119,7 @@ def tuned_choices(
         )
         with warnings.catch_warnings():
             ignore_binary_C_warning()  # binary: per-class C collapses
-            chosen[strategy] = tuner._choose(
-                X_seen,
-                y,
-                None,
-                folds,
-                grid,
-                classes,
-                records,
-                global_metric,
-                metric,
-                pipeline=pipeline,
-            )
+            chosen[strategy] = tuner._choose(sweep)
     return chosen
 
 
