@@ -31,6 +31,11 @@ def check_targets(X, y):
     Returns y as an array. Errors name the parameter: no samples in X, lengths
     that differ, mixed or continuous labels, a single class.
     """
+    if y is None:
+        raise ValueError(
+            "A cross-validated study requires y to be passed, but the target y is None: give the "
+            "class labels."
+        )
     n_samples = _num_samples(X)
     if n_samples == 0:
         raise ValueError("X has 0 samples: it needs at least one sample per class.")

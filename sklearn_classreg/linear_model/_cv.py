@@ -501,46 +501,12 @@ backend, device
         solutions are kept as fitted models in ``_fold_solutions``, for fits
         at the chosen C on the same folds to start from.
         """
-        X, y, sample_weight, folds = sweep.X, sweep.y, sweep.sample_weight, sweep.folds
-        grid, classes, pipeline = sweep.grid, sweep.classes, sweep.pipeline
-        starts = [None] * len(folds) if starts is None else starts
-        model = self._model(C=self.C_global_, verbose=0)
-        validation_model = self._model(
-            C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None, verbose=0
-        )
-        engine, validation_engine = Engine.of(model), Engine.of(validation_model)
-        problems = []
-        for (train, test), start in tqdm(
-            list(zip(folds, starts, strict=True)),
-            disable=self.verbose < 1,
-            desc="hypergradient folds",
-        ):
-            train_weight = None if sample_weight is None else sample_weight[train]
-            test_weight = None if sample_weight is None else sample_weight[test]
-            X_train, X_test = _fold_inputs(X, y, train, test, pipeline)
-            train_problem = validate_problem(model, X_train, y[train], train_weight)
-            if not np.array_equal(train_problem.classes, classes):
-                raise ValueError(
-                    "strategy='hypergradient' needs every class in every training fold; "
-                    "use fewer folds or another strategy."
-                )
-            objective = engine.objective(train_problem, check_C(self.C_global_, classes))
-            validation_problem = validate_problem(validation_model, X_test, y[test], test_weight)
-            validation = validation_engine.objective(
-                validation_problem.with_classes(classes), np.full(len(classes), np.inf)
-            )
-            x0 = (
-                objective.zeros()
-                if start is None
-                else objective.pack(dense_coef(start), start.intercept_)
-            )
-            problems.append(FoldProblem(objective, validation, x0))
-        n_outputs = problems[0].train.n_outputs
-        theta0 = np.full(n_outputs, np.log(self.C_global_))
+        problems = self._fold_problems(sweep, starts)
+        theta0 = np.full(problems[0].train.n_outputs, np.log(self.C_global_))
         # the grid's range: the one the classes' own optima (the uncoupled oracle) are
         # taken from, so the two oracles search the same values (the study warns when
         # optima sit at its ends)
-        bounds = (np.log(grid.min()), np.log(grid.max()))
+        bounds = (np.log(sweep.grid.min()), np.log(sweep.grid.max()))
         progress = tqdm(
             total=self.max_outer_iter, disable=self.verbose < 1, desc="hypergradient steps"
         )
@@ -558,6 +524,60 @@ backend, device
         self.hypergradient_history_ = result.history
         self.hypergradient_converged_ = result.converged
         self.hypergradient_stationarity_ = result.stationarity
+        self._warn_about_the_descent(result)
+        classes = sweep.classes
+        C = np.exp(result.theta)
+        C = np.full(len(classes), C[0]) if len(classes) == 2 else C
+        self._fold_solutions = [
+            self._model(C=C)._set_solution(
+                classes, C, *Engine.solution(problem.train, problem.x), problem.n_iter
+            )
+            for problem in problems
+        ]
+        return C
+
+    def _fold_problems(self, sweep, starts=None):
+        """One `FoldProblem` per fold: the training objective at the global C, the
+        held-out deviance, and where the inner solves start."""
+        X, y, sample_weight, classes = sweep.X, sweep.y, sweep.sample_weight, sweep.classes
+        starts = [None] * len(sweep.folds) if starts is None else starts
+        model = self._model(C=self.C_global_, verbose=0)
+        validation_model = self._model(
+            C=np.inf, label_smoothing=0.0, logit_penalty=0.0, class_weight=None, verbose=0
+        )
+        engine, validation_engine = Engine.of(model), Engine.of(validation_model)
+        problems = []
+        for (train, test), start in tqdm(
+            list(zip(sweep.folds, starts, strict=True)),
+            disable=self.verbose < 1,
+            desc="hypergradient folds",
+        ):
+            train_weight = None if sample_weight is None else sample_weight[train]
+            test_weight = None if sample_weight is None else sample_weight[test]
+            X_train, X_test = _fold_inputs(X, y, train, test, sweep.pipeline)
+            train_problem = validate_problem(model, X_train, y[train], train_weight)
+            if not np.array_equal(train_problem.classes, classes):
+                raise ValueError(
+                    "strategy='hypergradient' needs every class in every training fold; "
+                    "use fewer folds or another strategy."
+                )
+            objective = engine.objective(train_problem, check_C(self.C_global_, classes))
+            validation_problem = validate_problem(
+                validation_model, X_test, y[test], test_weight, classes=classes
+            )
+            validation = validation_engine.objective(
+                validation_problem, np.full(len(classes), np.inf)
+            )
+            x0 = (
+                objective.zeros()
+                if start is None
+                else objective.pack(dense_coef(start), start.intercept_)
+            )
+            problems.append(FoldProblem(objective, validation, x0))
+        return problems
+
+    def _warn_about_the_descent(self, result):
+        """ConvergenceWarnings for a descent that stopped short or ran on imprecise parts."""
         if not result.converged:
             warnings.warn(
                 f"The hypergradient descent did not converge: {result.message}; its "
@@ -579,15 +599,6 @@ backend, device
                 "losses and hypergradients there are less precise. Increase max_iter.",
                 ConvergenceWarning,
             )
-        C = np.exp(result.theta)
-        C = np.full(len(classes), C[0]) if len(classes) == 2 else C
-        self._fold_solutions = [
-            self._model(C=C)._set_solution(
-                classes, C, *Engine.solution(problem.train, problem.x), problem.n_iter
-            )
-            for problem in problems
-        ]
-        return C
 
 
 _FRACTIONS = np.array([0.0, 0.25, 0.5, 1.0])

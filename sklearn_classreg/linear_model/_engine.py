@@ -15,7 +15,7 @@ and everything above them only see the objective protocol.
 """
 
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -72,26 +72,27 @@ class Problem:
     sample_weight: np.ndarray
     label_smoothing: np.ndarray
 
-    def with_classes(self, classes):
-        """The same data encoded with `classes`, a superset of its own.
 
-        A validation fold may lack some training class; its labels are then
-        re-indexed into the training classes (and nothing is smoothed).
-        """
-        if np.array_equal(self.classes, classes):
-            return self
-        index = np.searchsorted(classes, self.classes[self.y_index])
-        return replace(
-            self, classes=classes, y_index=index, label_smoothing=np.zeros(len(classes))
-        )
-
-
-def validate_problem(estimator, X, y, sample_weight):
+def validate_problem(estimator, X, y, sample_weight, *, classes=None):
     """Validate the data once, as `estimator` would in `fit`: a `Problem`.
 
     Sets ``n_features_in_`` (and ``feature_names_in_``) on `estimator`, as
     scikit-learn's ``validate_data`` does. Reads its ``backend``, ``device``,
     ``label_smoothing`` and ``class_weight``.
+
+    Parameters
+    ----------
+    estimator : ClassWiseRegularizedLogisticRegression
+    X, y, sample_weight
+        As for ``fit``.
+    classes : ndarray, default=None
+        Held-out data: encode y with these (training) classes. y may then
+        hold one class or lack some (a small validation fold), but no label
+        outside `classes`.
+
+    Returns
+    -------
+    Problem
     """
     if estimator.backend != "torch" and estimator.device not in (None, "cpu"):
         raise ValueError(
@@ -109,18 +110,14 @@ def validate_problem(estimator, X, y, sample_weight):
             X = np.ascontiguousarray(X)  # one copy, rather than one per product
     check_label_types(y)
     check_classification_targets(y)
-    classes, y_index = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y contains only one class ({classes.tolist()[0]!r}): a classifier "
-            "needs samples of at least 2 classes."
-        )
+    held_out = classes is not None
+    classes, y_index = _encoded(y, classes)
     label_smoothing = check_label_smoothing(estimator.label_smoothing, classes)
     sample_weight = _total_sample_weight(
         estimator.class_weight, X, y, y_index, classes, sample_weight
     )
     weightless = np.bincount(y_index, weights=sample_weight, minlength=len(classes)) == 0
-    if weightless.any():
+    if weightless.any() and not held_out:
         warnings.warn(
             f"The classes {classes[weightless].tolist()} have zero total sample weight "
             "(sample_weight times class_weight): nothing pulls their intercepts up, which "
@@ -128,6 +125,25 @@ def validate_problem(estimator, X, y, sample_weight):
             UserWarning,
         )
     return Problem(X, classes, y_index, sample_weight, label_smoothing)
+
+
+def _encoded(y, classes):
+    """(classes, y as indices into them): y's own classes, or the given ones."""
+    seen, y_index = np.unique(y, return_inverse=True)
+    if classes is None:
+        if len(seen) < 2:
+            raise ValueError(
+                f"y contains only one class ({seen.tolist()[0]!r}): a classifier "
+                "needs samples of at least 2 classes."
+            )
+        return seen, y_index
+    unknown = np.setdiff1d(seen, classes)
+    if len(unknown):
+        raise ValueError(
+            f"The held-out labels {unknown.tolist()[:10]} are not among the training "
+            "classes: a model cannot be scored on classes it was not fitted on."
+        )
+    return classes, np.searchsorted(classes, seen)[y_index]
 
 
 def _validate_tensor(estimator, X, y):

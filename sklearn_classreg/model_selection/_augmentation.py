@@ -1,12 +1,14 @@
 """AugmentationStudy: the class-wise study with the augmentation strength as the swept value."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import _fit_context, clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval
 
 from .._utils._validation import check_targets
 from ..linear_model import ClassWiseRegularizedLogisticRegression
@@ -124,6 +126,18 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
     coupled_oracle = False
     _subject = "augmentation"
 
+    _parameter_constraints: dict = {
+        **{
+            name: constraint
+            for name, constraint in ClassWiseStudy._parameter_constraints.items()
+            if name not in ("param_name", "tuned", "coupled_oracle", "max_outer_iter", "outer_tol")
+        },
+        "extractor": "no_validation",  # a FrozenFeatureExtractor: `_extractor` says so
+        "n_augment": [Interval(Integral, 1, None, closed="left")],
+        "include_clean": ["boolean"],
+        "C_range": ["array-like", None],
+    }
+
     def __init__(
         self,
         extractor=None,
@@ -162,6 +176,14 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # images (N x H x W, or with channels), not a feature matrix
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        return tags
 
     @property
     def param_name(self):
@@ -218,6 +240,7 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
         pairs = [(float(s), float(C)) for s in strengths for C in C_range]
         return strengths, C_range, pairs
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_test=None, y_test=None, groups=None):
         """Extract the banks, run the cross-validated sweep and the analysis.
 
@@ -245,8 +268,6 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
             else self.estimator
         )
         global_metric = self._check_settings()
-        if not isinstance(self.include_clean, (bool, np.bool_)):
-            raise ValueError(f"include_clean must be True or False; got {self.include_clean!r}.")
         if (X_test is None) != (y_test is None):
             raise ValueError("Give both X_test and y_test, or neither.")
         strengths, C_range, values = self._grid(estimator)

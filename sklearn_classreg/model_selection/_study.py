@@ -2,12 +2,14 @@
 
 import copy
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -15,6 +17,7 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     process_routing,
 )
+from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from .._utils._params import parameter_label
 from .._utils._validation import check_targets
@@ -41,7 +44,7 @@ from ._verdict import verdict
 
 __all__ = ["ClassWiseStudy"]
 
-class ClassWiseStudy:
+class ClassWiseStudy(BaseEstimator):
     """Best global vs best per-class strength of a regularization (or augmentation).
 
     Sweeps a parameter with cross-validation (`classwise_validation_curve`),
@@ -196,6 +199,30 @@ class ClassWiseStudy:
 
     _subject = "regularization"  # what the swept value controls, for the verdict
 
+    # The metric (and the global metric, which depends on it) and the tuned
+    # strategies are checked in `_check_settings`, whose messages say what else
+    # there is; everything else here.
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "get_params"]), None],
+        "param_name": [str],
+        "param_range": ["array-like", None],
+        "cv": ["cv_object"],
+        "metric": [str],
+        "global_metric": [str, None],
+        "selection": [StrOptions({"split", "oracle"})],
+        "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
+        "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+        "worst_k": [Interval(Integral, 1, None, closed="left")],
+        "tuned": [str, tuple, list],
+        "coupled_oracle": ["boolean"],
+        "max_outer_iter": [Interval(Integral, 0, None, closed="left")],
+        "outer_tol": [Interval(Real, 0, None, closed="left")],
+        "chance": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         estimator=None,
@@ -237,6 +264,19 @@ class ClassWiseStudy:
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # what X can be is what the studied estimator takes
+        tags.input_tags.sparse = get_tags(self._studied()).input_tags.sparse
+        tags.target_tags.required = True
+        return tags
+
+    def _studied(self):
+        """The estimator whose parameter is swept (this library's by default)."""
+        if self.estimator is None:
+            return ClassWiseRegularizedLogisticRegression(max_iter=1000)
+        return self.estimator
+
     # ------------------------------------------------------------------ fit
     def get_metadata_routing(self):
         """How `fit`'s metadata is routed: to the splitter (``groups``).
@@ -261,12 +301,6 @@ class ClassWiseStudy:
     def _check_params(self):
         """(estimator, param_range, global_metric, tuned strategies), checked."""
         global_metric = self._check_settings()
-        if not (isinstance(self.max_outer_iter, (int, np.integer)) and self.max_outer_iter >= 0):
-            raise ValueError(
-                f"max_outer_iter must be a non-negative integer; got {self.max_outer_iter!r}."
-            )
-        if not (isinstance(self.outer_tol, (int, float, np.number)) and self.outer_tol >= 0):
-            raise ValueError(f"outer_tol must be a non-negative number; got {self.outer_tol!r}.")
         tuned = (self.tuned,) if isinstance(self.tuned, str) else tuple(self.tuned)
         unknown = [strategy for strategy in tuned if strategy not in STRATEGIES]
         if unknown:
@@ -274,11 +308,7 @@ class ClassWiseStudy:
                 f"tuned={self.tuned!r}: unknown strategies {unknown}; use a tuple of "
                 f"{list(STRATEGIES)} (or () for the naive transfer only)."
             )
-        estimator = (
-            ClassWiseRegularizedLogisticRegression(max_iter=1000)
-            if self.estimator is None
-            else self.estimator
-        )
+        estimator = self._studied()
         param_range = self.param_range
         if param_range is None:
             if self.param_name != "C" and not uses_fast_path(estimator, self.param_name):
@@ -287,7 +317,8 @@ class ClassWiseStudy:
         return estimator, list(param_range), global_metric, tuned
 
     def _check_settings(self):
-        """The analysis' settings (metric, selection, bootstrap...) checked; the global metric."""
+        """The metric and the global metric checked (the constraints hold the rest);
+        the global metric."""
         if self.metric not in SAMPLE_METRICS:
             raise ValueError(
                 f"metric={self.metric!r}: the study selects per class by one of "
@@ -296,16 +327,12 @@ class ClassWiseStudy:
         global_metric = self.global_metric or CLASS_METRIC_INFO[self.metric].partner
         if global_metric not in GLOBAL_METRICS or global_metric == "score":
             raise ValueError(
-                f"global_metric={global_metric!r} is not one of {list(GLOBAL_METRICS)}."
+                f"global_metric={global_metric!r} is not one of "
+                f"{[m for m in GLOBAL_METRICS if m != 'score']}."
             )
-        if self.selection not in ("split", "oracle"):
-            raise ValueError(f"selection must be 'split' or 'oracle'; got {self.selection!r}.")
-        if not 0 < self.confidence_level < 1:
-            raise ValueError(f"confidence_level must be in (0, 1); got {self.confidence_level!r}.")
-        if not (isinstance(self.n_bootstrap, (int, np.integer)) and self.n_bootstrap >= 1):
-            raise ValueError(f"n_bootstrap must be a positive integer; got {self.n_bootstrap!r}.")
         return global_metric
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_test=None, y_test=None, groups=None, **params):
         """Run the cross-validated sweep and the analysis.
 
@@ -339,7 +366,10 @@ class ClassWiseStudy:
         estimator, param_range, global_metric, tuned = self._check_params()
         if (X_test is None) != (y_test is None):
             raise ValueError("Give both X_test and y_test, or neither.")
+        X, y = indexable(X, y)  # sparse matrices as CSR, which folds can index
         y_checked = check_targets(X, y)
+        _check_n_features(self, X, reset=True)  # where X has a number of features
+        _check_feature_names(self, X, reset=True)
         splitter = check_cv(self.cv, y_checked, classifier=True)
         folds = list(splitter.split(X, y_checked, **self._split_params(groups, params)))
         grid = _numeric_C_grid(estimator, self.param_name, param_range)

@@ -540,3 +540,18 @@ def test_truncated_conjugate_gradients_are_counted():
     problem = _fold_problem(X.astype(np.float64), y, 0.1, np.arange(200), np.arange(200, 300))
     enough = optimise_log_C([problem], np.full(4, np.log(0.1)), **settings)
     assert enough.n_truncated == 0
+
+
+def test_the_hypergradient_scores_a_held_out_fold_of_one_class():
+    # a small class can leave a test fold with one class (or without some):
+    # the held-out deviance is still defined, on the training classes
+    X, y = data(n=240, n_classes=3)
+    order = np.argsort(y, kind="stable")
+    first, rest = order[:20], order[20:]  # the first 20 samples of class 0
+    folds = [(rest, first), (first[:10].tolist() + rest[::2].tolist(), rest[1::2])]
+    model = CV(Cs=[0.1, 1.0], cv=folds, strategy="hypergradient", max_outer_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert np.all(np.isfinite(model.C_)) and model.C_.shape == (3,)
+    assert np.isfinite(model.hypergradient_history_[0]["loss"])

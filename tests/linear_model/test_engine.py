@@ -87,14 +87,16 @@ def test_a_start_of_another_shape_is_ignored():
     np.testing.assert_array_equal(point.coef, cold.coef)
 
 
-def test_a_validation_fold_is_encoded_with_the_training_classes():
+def test_held_out_labels_are_encoded_with_the_training_classes():
     X, y = data(3)
-    keep = y != 1
-    problem = validate_problem(Model(), X[keep], y[keep], None)
-    encoded = problem.with_classes(np.array([0, 1, 2]))
-    np.testing.assert_array_equal(encoded.classes[encoded.y_index], y[keep])
-    np.testing.assert_array_equal(encoded.label_smoothing, np.zeros(3))
-    assert problem.with_classes(problem.classes) is problem
+    keep = y == 1  # one class only: an error for training data, fine held out
+    with pytest.raises(ValueError, match="only one class"):
+        validate_problem(Model(), X[keep], y[keep], None)
+    problem = validate_problem(Model(), X[keep], y[keep], None, classes=np.array([0, 1, 2]))
+    np.testing.assert_array_equal(problem.classes, [0, 1, 2])
+    np.testing.assert_array_equal(problem.y_index, np.ones(keep.sum()))
+    with pytest.raises(ValueError, match=r"held-out labels \[2\] are not among"):
+        validate_problem(Model(), X, y, None, classes=np.array([0, 1]))
 
 
 def test_a_two_class_grid_warns_once_when_building_its_objective():

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -391,3 +392,30 @@ def test_the_ends_of_C_with_few_samples_are_certified():
         ).fit(X, y)
     assert study.banks_.clean.dtype == np.float32
     assert study.totals_.largest_gap <= 1e-4
+
+
+def test_a_study_of_images_is_a_scikit_learn_estimator():
+    # what scikit-learn's checks test on feature matrices, on images
+    import pickle
+
+    import joblib
+    from sklearn.base import clone
+
+    X, y = omniglot(n_classes=3, per_class=6)
+    study = AugmentationStudy(
+        FrozenFeatureExtractor(tiny_cnn(), augment="noise", random_state=0),
+        param_range=[0.0, 0.5],
+        cv=2,
+        n_bootstrap=20,
+        chance=False,
+    )
+    params = joblib.hash(study.get_params())
+    assert study.fit(X, y) is study
+    assert joblib.hash(study.get_params()) == params  # fit leaves its parameters alone
+    assert "n_bootstrap=20" in repr(study)
+    restored = pickle.loads(pickle.dumps(study))
+    assert restored.best_global_ == study.best_global_
+    pd.testing.assert_frame_equal(restored.summary_, study.summary_)
+    fresh = clone(study)  # the extractor's network is copied
+    assert not hasattr(fresh, "best_global_")
+    assert repr(fresh) == repr(study)

@@ -185,20 +185,24 @@ def test_poisson_bootstrap_intervals_cover():
     assert 0.91 <= covered / (2 * trials) <= 0.98
 
 
+# scikit-learn's wording of a parameter constraint
+_RANGE = r"'{}' parameter of ClassWiseStudy must be {} in the range \[0(\.0)?, inf\)"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         (dict(metric="precision"), "selects per class"),
-        (dict(selection="best"), "selection must be"),
+        (dict(selection="best"), "'selection' parameter of ClassWiseStudy must be a str among"),
         (dict(global_metric="f1"), "global_metric"),
         (dict(confidence_level=1.5), "confidence_level"),
         (dict(n_bootstrap=0), "n_bootstrap"),
         (dict(param_name="tol"), "param_range is needed"),
         (dict(tuned=("per_class", "grid")), "unknown strategies"),
-        (dict(max_outer_iter=-1), "max_outer_iter must be a non-negative integer"),
-        (dict(max_outer_iter=2.5), "max_outer_iter must be a non-negative integer"),
-        (dict(outer_tol=-1e-3), "outer_tol must be a non-negative number"),
-        (dict(outer_tol="tight"), "outer_tol must be a non-negative number"),
+        (dict(max_outer_iter=-1), _RANGE.format("max_outer_iter", "an int")),
+        (dict(max_outer_iter=2.5), _RANGE.format("max_outer_iter", "an int")),
+        (dict(outer_tol=-1e-3), _RANGE.format("outer_tol", "a float")),
+        (dict(outer_tol="tight"), _RANGE.format("outer_tol", "a float")),
     ],
 )
 def test_bad_parameters_are_clear_errors(kwargs, message):
