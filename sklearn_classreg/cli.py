@@ -122,7 +122,12 @@ def _positive_int(text):
 
 
 def build_parser():
-    """The argument parser of the main job."""
+    """The argument parser of the main job.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="classreg",
         description=(
@@ -798,7 +803,18 @@ def _say(verbose, message):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0, or 2 for a bad argument or file)."""
+    """Entry point of ``python -m sklearn_classreg`` and ``classreg``.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command-line arguments; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 (a bad argument or file exits with status 2).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -29,8 +29,16 @@ class RemoteFile:
 def get_data_home(data_home=None):
     """The folder datasets are read from (and downloaded to).
 
-    `data_home` if given, else the ``SKLEARN_CLASSREG_DATA`` environment
-    variable, else ``~/sklearn_classreg_data``. Created if missing.
+    Parameters
+    ----------
+    data_home : path-like, default=None
+        The folder; by default the ``SKLEARN_CLASSREG_DATA`` environment
+        variable, else ``~/sklearn_classreg_data``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, created if missing.
     """
     if data_home is None:
         data_home = os.environ.get("SKLEARN_CLASSREG_DATA", Path.home() / "sklearn_classreg_data")

@@ -30,17 +30,26 @@ class FeatureBanks:
     Made by `extract_feature_banks`. The arrays are memory-mapped, read-only
     files: taking the rows of a fold reads only those rows.
 
-    Attributes
+    Parameters
     ----------
-    strengths : tuple of float
+    clean : ndarray of shape (n_images, n_features), float32
+        Features of the images, not augmented.
+    views : dict
+        Strength (float) -> list of `n_augment` arrays like `clean`.
+    strengths : sequence of float
         The strengths of the grid, in the order given.
     n_augment : int
         Views per image and strength.
-    clean : ndarray of shape (n_images, n_features), float32
-        Features of the images, not augmented.
     folder : pathlib.Path
         Where the files are (a temporary folder, removed with the banks,
         when the extractor has no `memory`).
+
+    Attributes
+    ----------
+    strengths : tuple of float
+    n_augment : int
+    clean : ndarray of shape (n_images, n_features), float32
+    folder : pathlib.Path
     """
 
     def __init__(self, clean, views, strengths, n_augment, folder):
@@ -52,12 +61,18 @@ class FeatureBanks:
 
     @property
     def n_images(self):
+        """Number of images."""
         return self.clean.shape[0]
 
     def views(self, strength):
         """The `n_augment` views of every image at `strength` (a value of the grid).
 
         At strength 0 every view is the clean image.
+
+        Parameters
+        ----------
+        strength : float
+            A value of `strengths`.
 
         Returns
         -------
@@ -109,7 +124,17 @@ class FeatureBanks:
         return np.concatenate(blocks), np.tile(rows, len(blocks))
 
     def rows_per_image(self, include_clean=False):
-        """How many training rows an image gives: `n_augment` (+ 1 with its clean features)."""
+        """How many training rows an image gives: `n_augment` (+ 1 with its clean features).
+
+        Parameters
+        ----------
+        include_clean : bool, default=False
+            Whether its clean features are a training row too.
+
+        Returns
+        -------
+        int
+        """
         return self.n_augment + bool(include_clean)
 
     def __repr__(self):

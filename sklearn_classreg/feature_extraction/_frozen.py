@@ -483,6 +483,11 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def transform(self, X):
         """Features of X, without augmentation.
 
+        Parameters
+        ----------
+        X : array-like or torch.Tensor
+            Images (N x H x W, N x C x H x W or N x H x W x C) or vectors (N x D).
+
         Returns
         -------
         ndarray of shape (n_samples, n_features_out), float32
@@ -493,6 +498,13 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def fit_transform(self, X, y=None):
         """Fit, then features of one augmented view per image (when augmenting).
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor
+            Images (N x H x W, N x C x H x W or N x H x W x C) or vectors (N x D).
+        y : array-like of shape (n_samples,), default=None
+            Labels, for class-conditional strengths (`class_strength`).
 
         Returns
         -------
@@ -505,6 +517,13 @@ class FrozenFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     def fit_transform_augmented(self, X, y):
         """Features of `n_augment` augmented views of each image, with their labels.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor
+            Images (N x H x W, N x C x H x W or N x H x W x C) or vectors (N x D).
+        y : array-like of shape (n_samples,)
+            Labels, repeated for the views (and read by `class_strength`).
 
         Returns
         -------

@@ -184,6 +184,13 @@ class AmbiguousClassLDA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     def fit(self, X, y):
         """Find the ambiguous classes (if not given) and fit LDA on their samples.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features (e.g. a frozen network's).
+        y : array-like of shape (n_samples,)
+            Class labels of all classes; the ambiguous ones are chosen among them.
+
         Returns
         -------
         self
@@ -281,6 +288,10 @@ class AmbiguousClassLDA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     def transform(self, X):
         """Project any sample onto the discriminant axes of the ambiguous classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------

@@ -109,8 +109,24 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
         it, to first order (``hypergradient_stationarity_``). A descent that
         stops short of it (``max_outer_iter`` reached, or no decrease found)
         raises a ConvergenceWarning.
-    fit_intercept, class_weight, label_smoothing, logit_penalty, solver, tol, max_iter, \
-backend, device
+    fit_intercept : bool, default=True
+        As in `ClassWiseRegularizedLogisticRegression`, for every fit.
+    class_weight : dict or "balanced", default=None
+        As in `ClassWiseRegularizedLogisticRegression`.
+    label_smoothing : float, array-like of shape (n_classes,) or dict, default=0.0
+        As in `ClassWiseRegularizedLogisticRegression`.
+    logit_penalty : float, default=0.0
+        As in `ClassWiseRegularizedLogisticRegression`.
+    solver : {"lbfgs", "newton-cg"}, default="lbfgs"
+        As in `ClassWiseRegularizedLogisticRegression`.
+    tol : float, default=1e-4
+        The relative duality gap of every fit (see
+        `ClassWiseRegularizedLogisticRegression`).
+    max_iter : int, default=1000
+        As in `ClassWiseRegularizedLogisticRegression`.
+    backend : {"numba", "torch"}, default="numba"
+        As in `ClassWiseRegularizedLogisticRegression`.
+    device : str or torch.device, default=None
         As in `ClassWiseRegularizedLogisticRegression`.
     n_jobs : int, default=None
         Folds in parallel (joblib).

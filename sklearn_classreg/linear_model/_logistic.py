@@ -283,8 +283,8 @@ class ClassWiseRegularizedLogisticRegression(ProbabilisticLinearClassifierMixin,
 
         Returns
         -------
-        self : object
-            Fitted estimator.
+        self
+            The fitted estimator.
         """
         problem = validate_problem(self, X, y, sample_weight)
         C = check_C(self.C, problem.classes)

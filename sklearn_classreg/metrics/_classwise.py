@@ -107,7 +107,7 @@ def classwise_scores(y_true, y_proba, *, labels=None, sample_weight=None):
 
     Returns
     -------
-    scores : dict of ndarray of shape (n_classes,)
+    dict of ndarray of shape (n_classes,)
         "recall" (class accuracy), "precision", "one_vs_all_accuracy",
         "deviance" (mean negative log-likelihood of the class's samples) and
         "support" (weighted count). Undefined values (a class with no sample,
@@ -130,7 +130,21 @@ def classwise_scores(y_true, y_proba, *, labels=None, sample_weight=None):
 def class_recall(y_true, y_proba, *, labels=None, sample_weight=None):
     """Recall of each class (its accuracy): the share of its samples predicted right.
 
-    See `classwise_scores` for the parameters. Returns an array of shape (n_classes,).
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        NaN for a class without samples.
     """
     return classwise_scores(y_true, y_proba, labels=labels, sample_weight=sample_weight)["recall"]
 
@@ -138,7 +152,21 @@ def class_recall(y_true, y_proba, *, labels=None, sample_weight=None):
 def class_precision(y_true, y_proba, *, labels=None, sample_weight=None):
     """Precision of each class: the share of its predictions that are right.
 
-    See `classwise_scores` for the parameters. Returns an array of shape (n_classes,).
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        NaN for a class never predicted.
     """
     scores = classwise_scores(y_true, y_proba, labels=labels, sample_weight=sample_weight)
     return scores["precision"]
@@ -148,8 +176,22 @@ def class_one_vs_all_accuracy(y_true, y_proba, *, labels=None, sample_weight=Non
     """Accuracy of each class's one-vs-all decision ("is it class k?").
 
     The share of all samples on which the classifier's prediction is right
-    about membership of class k (Balestriero et al., 2022). See
-    `classwise_scores` for the parameters.
+    about membership of class k (Balestriero et al., 2022).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
     """
     scores = classwise_scores(y_true, y_proba, labels=labels, sample_weight=sample_weight)
     return scores["one_vs_all_accuracy"]
@@ -158,7 +200,21 @@ def class_one_vs_all_accuracy(y_true, y_proba, *, labels=None, sample_weight=Non
 def class_deviance(y_true, y_proba, *, labels=None, sample_weight=None):
     """Mean negative log-likelihood of each class's samples (lower is better).
 
-    See `classwise_scores` for the parameters.
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        In nats; NaN for a class without samples.
     """
     scores = classwise_scores(y_true, y_proba, labels=labels, sample_weight=sample_weight)
     return scores["deviance"]
@@ -166,6 +222,21 @@ def class_deviance(y_true, y_proba, *, labels=None, sample_weight=None):
 
 def worst_class_accuracy(y_true, y_proba, *, labels=None, sample_weight=None):
     """The smallest recall over the classes present (Bitterwolf et al., 2022).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -179,7 +250,25 @@ def worst_class_accuracy(y_true, y_proba, *, labels=None, sample_weight=None):
 
 
 def worst_k_recall(y_true, y_proba, *, k=5, labels=None, sample_weight=None):
-    """Mean recall of the `k` classes with the lowest recall (among those present)."""
+    """Mean recall of the `k` classes with the lowest recall (among those present).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    k : int, default=5
+        Number of worst classes averaged.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    float
+    """
     if not (isinstance(k, (int, np.integer)) and k >= 1):
         raise ValueError(f"k must be a positive integer; got {k!r}.")
     recall = class_recall(y_true, y_proba, labels=labels, sample_weight=sample_weight)
@@ -193,6 +282,17 @@ def pairwise_accuracy(y_true, y_proba, *, labels=None, sample_weight=None):
     For classes a and b: the share of the samples of a and b whose true class
     has the larger probability of the two (ties count one half). One
     (n x K) comparison and one (K x n) @ (n x K) product for all pairs.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
 
     Returns
     -------
@@ -216,13 +316,42 @@ def pairwise_accuracy(y_true, y_proba, *, labels=None, sample_weight=None):
 
 
 def worst_pairwise_accuracy(y_true, y_proba, *, labels=None, sample_weight=None):
-    """The smallest two-class accuracy over pairs of classes (see `pairwise_accuracy`)."""
+    """The smallest two-class accuracy over pairs of classes (see `pairwise_accuracy`).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+
+    Returns
+    -------
+    float
+    """
     accuracy = pairwise_accuracy(y_true, y_proba, labels=labels, sample_weight=sample_weight)
     return float(np.nanmin(accuracy))
 
 
 def global_scores(y_true, y_proba, *, labels=None, sample_weight=None, k=5):
     """Scores of the whole classifier, including worst-class ones.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, columns in `labels` order.
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns; by default the sorted labels of y_true.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples.
+    k : int, default=5
+        Number of worst classes of "worst_k_recall".
 
     Returns
     -------

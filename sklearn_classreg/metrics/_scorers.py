@@ -67,6 +67,11 @@ class ClasswiseScorer:
         scorer: call it on a copy (``make_classwise_scorer`` or
         ``copy.deepcopy``) rather than on a shared module-level scorer.
 
+        Parameters
+        ----------
+        sample_weight : bool, None or str, default=UNCHANGED
+            Whether ``sample_weight`` is given to the scorer.
+
         Returns
         -------
         self
@@ -102,6 +107,23 @@ class ClasswiseScorer:
 
 def make_classwise_scorer(score_func, *, greater_is_better=True, **kwargs):
     """A scorer from a function of (y_true, y_proba, labels=..., sample_weight=...).
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(y_true, y_proba, labels=..., sample_weight=..., **kwargs)``
+        returning a float, like the functions of this module.
+    greater_is_better : bool, default=True
+        False for a loss: the scorer then returns its negative, as
+        scikit-learn's scorers do.
+    **kwargs
+        Further keyword arguments of `score_func` (e.g. ``k``).
+
+    Returns
+    -------
+    ClasswiseScorer
+        ``scorer(estimator, X, y, sample_weight=None)`` for GridSearchCV,
+        cross_validate or ClassWiseRegularizationCV.
 
     Examples
     --------

@@ -76,9 +76,29 @@ class AugmentationStudy(ClassWiseStudy):
         the pairs ``(strength, C)``, and the best pair per class is refitted
         against the best global pair (per-class strength and per-class C).
         Needs this library's estimator as the probe.
-    cv, metric, global_metric, selection, n_bootstrap, confidence_level, \
-worst_k, chance, random_state, n_jobs, verbose
+    cv : int, cross-validation generator or iterable, default=5
+        Splits of the images (stratified by default).
+    metric : {"recall", "deviance", "one_vs_all_accuracy"}, default="recall"
         As in `ClassWiseStudy`.
+    global_metric : str, default=None
+        As in `ClassWiseStudy`.
+    selection : {"split", "oracle"}, default="split"
+        As in `ClassWiseStudy`.
+    n_bootstrap : int, default=1000
+        As in `ClassWiseStudy`.
+    confidence_level : float, default=0.95
+        As in `ClassWiseStudy`.
+    worst_k : int, default=5
+        As in `ClassWiseStudy`.
+    chance : bool, default=True
+        As in `ClassWiseStudy`.
+    random_state : int, RandomState instance or None, default=None
+        As in `ClassWiseStudy` (the augmentation's draws are the extractor's
+        `random_state`).
+    n_jobs : int, default=None
+        Folds in parallel (joblib).
+    verbose : int, default=0
+        Progress bars when positive.
 
     Attributes
     ----------
@@ -187,6 +207,7 @@ summary_, totals_, grid_warnings_, grid_short_ends_, chance_
 
     @property
     def param_name(self):
+        """The swept value's name: "strength", or "(strength, C)" with `C_range`."""
         return "strength" if self.C_range is None else "(strength, C)"
 
     def _domain_bounds(self):

@@ -65,7 +65,19 @@ class ChanceLevelDisplay:
 
     @classmethod
     def from_results(cls, study, **plot_kwargs):
-        """Build and plot from a ClassWiseStudy fitted with ``chance=True``."""
+        """Build and plot from a ClassWiseStudy fitted with ``chance=True``.
+
+        Parameters
+        ----------
+        study : ClassWiseStudy
+            Fitted with ``chance=True``.
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        ChanceLevelDisplay
+        """
         study = study_of(study)
         chance = getattr(study, "chance_", None)
         if chance is None:
@@ -90,6 +102,8 @@ class ChanceLevelDisplay:
         ----------
         axes : pair of matplotlib Axes, default=None
             A new figure when None.
+        color : str, default="tab:grey"
+            Of the null histograms.
 
         Returns
         -------
@@ -168,6 +182,13 @@ class RealisedGainDisplay:
         choice : {"per_class", "hypergradient", "naive"}, default=None
             By default the first computed of "hypergradient", "per_class",
             "naive".
+        ax : matplotlib Axes, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        RealisedGainDisplay
         """
         study = study_of(study)
         summary = study.summary_
@@ -191,6 +212,12 @@ class RealisedGainDisplay:
 
     def plot(self, ax=None, *, color="tab:blue"):
         """Draw the points, the zero line and the diagonal.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        color : str, default="tab:blue"
 
         Returns
         -------

@@ -10,8 +10,7 @@ __all__ = ["ClassWiseHeatmapDisplay"]
 
 
 class ClassWiseHeatmapDisplay:
-    """Heat map of a per-class metric along the swept parameter, relative to the
-    class's value at the global choice.
+    """Heat map of a per-class metric along the swept parameter, relative to the global choice.
 
     Each cell is the class's metric at that value minus its metric at the best
     global value, in the metric's own units and signed so that positive
@@ -133,6 +132,26 @@ class ClassWiseHeatmapDisplay:
         **plot_kwargs,
     ):
         """Run a ClassWiseStudy of `estimator` on (X, y), then plot.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A classifier with `param_name` (this library's estimator, or a
+            Pipeline ending in one, takes the warm-started path).
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        param_name : str, default="C"
+            The swept parameter.
+        param_range : array-like, default=None
+            Its values; by default 20 values of C from 1e-4 to 1e4.
+        cv : int or cross-validation generator, default=5
+        metric : str, default="recall"
+            The per-class metric ("recall", "deviance" or "one_vs_all_accuracy").
+        ax : matplotlib Axes, default=None
+        study_kwargs : dict, default=None
+            Further parameters of `ClassWiseStudy`.
+        **plot_kwargs
+            Passed to `plot`.
 
         Returns
         -------

@@ -44,8 +44,20 @@ class JointOptimaDisplay:
 
     @classmethod
     def from_results(cls, study, *, ax=None, **plot_kwargs):
-        """Build and plot from a fitted study whose swept values are pairs
-        (an `AugmentationStudy` with `C_range`)."""
+        """Build and plot from a fitted study whose swept values are pairs.
+
+        Parameters
+        ----------
+        study : AugmentationStudy
+            Fitted with `C_range` (the pairs (strength, C)).
+        ax : matplotlib Axes, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        JointOptimaDisplay
+        """
         study = study_of(study)
         values = list(study.param_values_)
         if not values or not all(isinstance(v, tuple) and len(v) == 2 for v in values):
@@ -65,6 +77,12 @@ class JointOptimaDisplay:
 
     def plot(self, ax=None, *, cmap="Blues"):
         """Draw the counts as a grid, the global best pair framed.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        cmap : str, default="Blues"
 
         Returns
         -------

@@ -37,9 +37,20 @@ class AmbiguousClassLDADisplay:
         ----------
         lda : AmbiguousClassLDA
             Fitted.
-        X, y : the samples to show (only those of the ambiguous classes are).
+        X : array-like of shape (n_samples, n_features)
+            The samples to show (only those of the ambiguous classes are).
+        y : array-like of shape (n_samples,)
+            Their labels.
         components : pair of int, default=(0, 1)
             The discriminant axes (one axis when the LDA has only one).
+        ax : matplotlib Axes, default=None
+        title : str, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        AmbiguousClassLDADisplay
         """
         y = np.asarray(y)
         mask = np.isin(y, lda.ambiguous_classes_)
@@ -57,6 +68,13 @@ class AmbiguousClassLDADisplay:
 
     def plot(self, ax=None, *, alpha=0.6):
         """Draw one colour per class, with each class mean marked.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        alpha : float, default=0.6
+            Opacity of the points.
 
         Returns
         -------

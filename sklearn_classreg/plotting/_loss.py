@@ -140,6 +140,14 @@ class GlobalChoiceLossDisplay:
     def plot(self, ax=None, *, max_labels=60, color="tab:orange"):
         """Draw the bars (with interval whiskers when known).
 
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        max_labels : int, default=60
+            Class labels are written when there are at most this many bars.
+        color : str, default="tab:orange"
+
         Returns
         -------
         self

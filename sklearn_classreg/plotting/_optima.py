@@ -36,7 +36,20 @@ class OptimumHistogramDisplay:
 
     @classmethod
     def from_results(cls, study, *, ax=None, **plot_kwargs):
-        """Build and plot from a fitted ClassWiseStudy."""
+        """Build and plot from a fitted ClassWiseStudy.
+
+        Parameters
+        ----------
+        study : ClassWiseStudy
+            Fitted.
+        ax : matplotlib Axes, default=None
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        OptimumHistogramDisplay
+        """
         study = study_of(study)
         grid, log_scale = log10_or_raw(study.param_values_)
         optima = grid[np.asarray(study.best_per_class_index_)]
@@ -64,7 +77,32 @@ class OptimumHistogramDisplay:
         study_kwargs=None,
         **plot_kwargs,
     ):
-        """Run a ClassWiseStudy of `estimator` on (X, y), then plot."""
+        """Run a ClassWiseStudy of `estimator` on (X, y), then plot.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A classifier with `param_name` (this library's estimator, or a
+            Pipeline ending in one, takes the warm-started path).
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        param_name : str, default="C"
+            The swept parameter.
+        param_range : array-like, default=None
+            Its values; by default 20 values of C from 1e-4 to 1e4.
+        cv : int or cross-validation generator, default=5
+        metric : str, default="recall"
+            The per-class metric ("recall", "deviance" or "one_vs_all_accuracy").
+        ax : matplotlib Axes, default=None
+        study_kwargs : dict, default=None
+            Further parameters of `ClassWiseStudy`.
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        OptimumHistogramDisplay
+        """
         study = fit_study(
             estimator,
             X,
@@ -79,6 +117,12 @@ class OptimumHistogramDisplay:
 
     def plot(self, ax=None, *, color="tab:blue"):
         """Draw the histogram; one bin per value of the grid.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            A new figure when None.
+        color : str, default="tab:blue"
 
         Returns
         -------

@@ -32,11 +32,30 @@ class UpstreamViewDisplay:
 
     @classmethod
     def from_view(cls, view, *, kind="separability", **plot_kwargs):
-        """Build and plot from an UpstreamView."""
+        """Build and plot from an UpstreamView.
+
+        Parameters
+        ----------
+        view : UpstreamView
+            From `AugmentationStudy.upstream_view`.
+        kind : {"separability", "projections"}, default="separability"
+        **plot_kwargs
+            Passed to `plot`.
+
+        Returns
+        -------
+        UpstreamViewDisplay
+        """
         return cls(view, kind).plot(**plot_kwargs)
 
     def plot(self, axes=None):
         """Draw the figure.
+
+        Parameters
+        ----------
+        axes : array of matplotlib Axes, default=None
+            Two for "separability", one per strength for "projections"; a
+            new figure when None.
 
         Returns
         -------
