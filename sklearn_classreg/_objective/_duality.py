@@ -330,9 +330,9 @@ class _Moments:
 
     def targets(self, objective):
         """T_c = sum_i w_i t_ic x_i for the output rows (a new array)."""
-        spread = objective._as_array(self.smoothing / len(self.smoothing))
+        spread = objective.ops.asarray(self.smoothing / len(self.smoothing))
         sums = self.class_sums[self.outputs]
-        targets = objective._as_array(1.0 - self.smoothing[self.outputs])[:, None] * sums
+        targets = objective.ops.asarray(1.0 - self.smoothing[self.outputs])[:, None] * sums
         targets += (spread @ self.class_sums)[None, :]
         return targets
 
@@ -349,7 +349,7 @@ def _mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2):
     if theta == 0.0:
         return gradient_term(objective, grad_W, l2) + intercept_term
     rho_of_output = rho[moments.outputs]
-    rho_array = objective._as_array(rho_of_output)
+    rho_array = objective.ops.asarray(rho_of_output)
     targets = moments.targets(objective)
     # E + Lambda W, then V = (1 - theta) Gamma + theta (E + Lambda W), in one buffer
     V = objective._l2[:, None] * W
@@ -362,7 +362,7 @@ def _mixed_gap(objective, moments, W, grad_W, g, intercept_term, loss, l2):
     # <E, W> = sum_k rho_k <xbar, w_k> - <T_k, w_k>
     E_dot_W = float(rho_of_output @ objective.to_numpy(W @ moments.x_mean).astype(np.float64))
     E_dot_W -= float(objective.to_numpy((targets * W).sum()))
-    penalty = 0.5 * float(l2 @ objective._row_squared_norms(W))
+    penalty = 0.5 * float(l2 @ objective.ops.row_squared_norms(W))
     mixed = loss - penalty + float(np.sum(xlogy(rho, rho))) - E_dot_W
     return quadratic + intercept_term + theta * mixed
 
@@ -372,9 +372,9 @@ def _shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2):
     delta, spread, cost = shifted
     # Delta = D^T M: rows -delta_j m_j + spread_j s, with s = sum_c delta_c m_c
     sums = moments.class_sums
-    s = objective._as_array(delta) @ sums
-    Delta = objective._as_array(-delta)[:, None] * sums
-    Delta += objective._as_array(spread)[:, None] * s[None, :]
+    s = objective.ops.asarray(delta) @ sums
+    Delta = objective.ops.asarray(-delta)[:, None] * sums
+    Delta += objective.ops.asarray(spread)[:, None] * s[None, :]
     Delta = Delta[moments.outputs]
     Delta_dot_W = float(objective.to_numpy((Delta * W).sum()))
     Delta += grad_W
@@ -383,4 +383,4 @@ def _shifted_gap(objective, moments, W, grad_W, shifted, intercept_term, l2):
 
 def gradient_term(objective, V, l2):
     """sum_k ||V_k||^2 / (2 lambda_k)."""
-    return float(np.sum(objective._row_squared_norms(V) / (2.0 * l2)))
+    return float(np.sum(objective.ops.row_squared_norms(V) / (2.0 * l2)))

@@ -2,12 +2,14 @@
 
 Both objectives store the same flat vector, ``concat(W.ravel(), b)``, change
 C the same way and bound their suboptimality the same way (`duality_gap`);
-only how arrays are created and reduced differs (`_new_array`, `_as_array`,
-`to_numpy`, `_row_squared_norms`, `_class_sums`).
+their arrays are made and reduced by their backend's ``ops`` (`ArrayOps`),
+and their data's class sums by `_class_sums`.
 """
 
 import numpy as np
 
+from .._utils._backend import to_numpy_if_tensor
+from .._utils._threads import split_rows
 from ._duality import duality_gap, gradient_term, penalty_strengths, refined_duality_gap
 
 __all__ = ["LinearLayout"]
@@ -16,10 +18,10 @@ __all__ = ["LinearLayout"]
 class LinearLayout:
     """Layout of the parameters of a linear model with n_outputs rows.
 
-    Subclasses set ``n_outputs``, ``n_features``, ``fit_intercept``,
-    ``n_classes``, ``total_weight``, ``datafit`` and ``dtype``, then call
-    `_init_layout` and `set_C`, and implement `_new_array`, `_as_array` and
-    `to_numpy`.
+    Subclasses set ``ops`` (their backend's `ArrayOps`), ``n_outputs``,
+    ``n_features``, ``fit_intercept``, ``n_classes``, ``total_weight``,
+    ``datafit`` and ``dtype``, then call `_init_layout` and `set_C`, and
+    implement `_class_sums`.
     """
 
     def _init_layout(self):
@@ -28,21 +30,9 @@ class LinearLayout:
         self._twin = None  # float64 twin, built on first use
 
     # ----------------------------------------------------- backend specifics
-    def _new_array(self, shape):
-        """A zero-filled array of the objective's type, dtype and device."""
-        raise NotImplementedError
-
-    def _as_array(self, values):
-        """NumPy values as an array of the objective's type, dtype and device."""
-        raise NotImplementedError
-
     def to_numpy(self, array):
-        """An array of the objective's type as a NumPy array."""
-        raise NotImplementedError
-
-    def _row_squared_norms(self, A):
-        """Squared norms of the rows of A, summed in float64, as a NumPy array."""
-        raise NotImplementedError
+        """An array of the objective's type as a NumPy array (on the host)."""
+        return self.ops.to_numpy(array)
 
     def _class_sums(self):
         """Per class c: sum_{y_i = c} w_i x_i, shape (n_classes, n_features), in the
@@ -74,9 +64,14 @@ class LinearLayout:
         """
         if not self.datafit.shift_invariant:
             return np.array([[float(state.sum())]])
-        weighted = state * weights[:, None]
-        share = -self.to_numpy(weighted.T @ state).astype(np.float64)
-        share[np.diag_indices_from(share)] += self.to_numpy(weighted.sum(0)).astype(np.float64)
+        share = np.zeros((self.n_outputs, self.n_outputs))
+        # in blocks of rows: the weighted state is an eighth of a chunk
+        for a, b in split_rows(0, state.shape[0], 8):
+            weighted = state[a:b] * weights[a:b, None]
+            share -= self.to_numpy(weighted.T @ state[a:b]).astype(np.float64)
+            share[np.diag_indices_from(share)] += self.to_numpy(weighted.sum(0)).astype(
+                np.float64
+            )
         return share
 
     # ----------------------------------------------------------------- layout
@@ -94,7 +89,7 @@ class LinearLayout:
         the only temporary is one array of v's size.
         """
         if out is None:
-            out = self._new_array((self.n_params,))
+            out = self.ops.zeros((self.n_params,))
         preconditioner.apply_into(*self.unpack(v), curvature, self._l2, *self.unpack(out))
         return out
 
@@ -105,15 +100,15 @@ class LinearLayout:
         W_view[...] = W
         if self.fit_intercept and b is not None:
             b_view[...] = b
-        return self._as_array(coef)
+        return self.ops.asarray(coef)
 
     def cast(self, x):
         """A parameter vector (NumPy or torch, any dtype) in this objective's type and dtype."""
-        return self._as_array(np.asarray(self.to_numpy(x) if hasattr(x, "detach") else x))
+        return self.ops.asarray(np.asarray(to_numpy_if_tensor(x)))
 
     def zeros(self):
         """The all-zero parameter vector."""
-        return self._new_array((self.n_params,))
+        return self.ops.zeros((self.n_params,))
 
     def deflate(self, v):
         """Remove from v, in place, its part along the directions f is flat along.
@@ -206,7 +201,7 @@ class LinearLayout:
         step = vectors[:, keep] @ ((vectors[:, keep].T @ -g) / values[keep])
         direction = np.zeros(self.n_params, dtype=np.float64)
         direction[-self.n_outputs :] = step
-        return self._as_array(direction)
+        return self.ops.asarray(direction)
 
     def refined_duality_gap(self, coef, loss, gradient, direction):
         """A tighter bound on ``loss - min f``, moving the dual point along `direction`.
@@ -258,10 +253,10 @@ class LinearLayout:
             ``product(v)``: a new parameter vector.
         """
         _, strengths = self._strengths(C)
-        change = self._as_array((strengths - self.l2_strength) / self.total_weight)
+        change = self.ops.asarray((strengths - self.l2_strength) / self.total_weight)
 
         def product(v):
-            out = self._new_array((self.n_params,))
+            out = self.ops.zeros((self.n_params,))
             self.unpack(out)[0][...] = change[:, None] * self.unpack(v)[0]
             return out
 
@@ -278,4 +273,4 @@ class LinearLayout:
         C, self.l2_strength = self._strengths(C)
         self.C = C.copy()
         # the strengths of the scaled objective (divided by the total weight)
-        self._l2 = self._as_array(self.l2_strength / self.total_weight)
+        self._l2 = self.ops.asarray(self.l2_strength / self.total_weight)

@@ -10,6 +10,7 @@ chunk of logits, whatever the number of samples.
 import numpy as np
 from scipy import sparse
 
+from .._utils._ops import NumpyOps
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
 from ._duality import DualStep
 from ._layout import LinearLayout
@@ -38,20 +39,6 @@ _FIT_FRACTION_OF_X = 1 / 4
 _SOLVER_VECTORS = 16
 # Below this many logits per chunk, threads cost more than they bring.
 _MIN_LOGITS_PER_THREAD = 16384
-
-
-def _squared_row_norms(W, n_blocks=8):
-    """Squared norms of the rows of W, summed in float64.
-
-    In blocks of rows: einsum casts float32 operands to float64 in a buffer
-    of their size.
-    """
-    return np.concatenate(
-        [
-            np.einsum("kj,kj->k", W[a:b], W[a:b], dtype=np.float64)
-            for a, b in split_rows(0, W.shape[0], n_blocks)
-        ]
-    )
 
 
 def _dense(product):
@@ -127,6 +114,7 @@ class LogisticObjective(LinearLayout):
         self.datafit = datafit
         self.fit_intercept = fit_intercept
         self.dtype = np.dtype(X.dtype if dtype is None else dtype)
+        self.ops = NumpyOps(self.dtype)
         # for `float64_twin`, which takes its own chunks (see _MIN_CASTING_CHUNK_ROWS)
         self._arguments = dict(
             X=X,
@@ -250,12 +238,6 @@ class LogisticObjective(LinearLayout):
         return self._logits[: rows[1] - rows[0]]
 
     # --------------------------------------------------------------- backend
-    def _new_array(self, shape):
-        return np.zeros(shape, dtype=self.dtype)
-
-    def _row_squared_norms(self, A):
-        return _squared_row_norms(A)
-
     def _class_sums(self):
         class_sums = np.zeros((self.n_classes, self.n_features), dtype=np.float64)
         for start, stop in self._chunks:
@@ -265,12 +247,6 @@ class LogisticObjective(LinearLayout):
             )
             class_sums += _dense(indicator @ self._rows(start, stop))
         return class_sums.astype(self.dtype, copy=False)
-
-    def _as_array(self, values):
-        return np.asarray(values, dtype=self.dtype)
-
-    def to_numpy(self, array):
-        return array
 
     # --------------------------------------------------------------- products
     def _rows(self, start, stop):
@@ -337,40 +313,37 @@ class LogisticObjective(LinearLayout):
         # Non-finite parameters (a line search overshooting) give a non-finite
         # loss, which solvers reject: NumPy's warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._evaluate_finite_or_not(coef, state_rows)
-
-    def _evaluate_finite_or_not(self, coef, state_rows):
-        W, b = self.unpack(coef)
-        intercept = self._zero_intercept if b is None else b
-        grad = np.empty_like(coef)
-        grad_W, grad_b = self.unpack(grad)
-        if state_rows and (self._state is None or len(self._state) != state_rows):
-            self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
-        sums = np.zeros((4, self.n_classes), dtype=np.float64)
-        loss = 0.0
-        for i, (start, stop) in enumerate(self._chunks):
-            z = self._logits_buffer((start, stop))
-            self._logits_of((start, stop), W, z)
-            state = self._state[start:stop] if stop <= state_rows else self._no_state
-            chunk_loss, chunk_sums = self._loss_gradient_of_chunk(
-                z, (start, stop), intercept, state
-            )
-            loss += chunk_loss
-            sums += chunk_sums
-            self._add_back_product(z, (start, stop), grad_W, first=i == 0)
-        intercept_grad, curvature = sums[:2, : self.n_outputs]
-        self.true_class_sums = sums[2:]  # for the duality gap
-        # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
-        n_classes = len(self.label_smoothing)
-        self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
-        loss += 0.5 * float(self._l2.astype(np.float64) @ _squared_row_norms(W))
-        if self._grad_buffer is None:
-            grad_W += self._l2[:, None] * W
-        else:  # the same, without a temporary
-            grad_W += np.multiply(self._l2[:, None], W, out=self._grad_buffer)
-        if grad_b is not None:
-            grad_b[...] = intercept_grad
-        return loss, grad
+            W, b = self.unpack(coef)
+            intercept = self._zero_intercept if b is None else b
+            grad = np.empty_like(coef)
+            grad_W, grad_b = self.unpack(grad)
+            if state_rows and (self._state is None or len(self._state) != state_rows):
+                self._state = np.empty((state_rows, self.n_outputs), dtype=self.dtype)
+            sums = np.zeros((4, self.n_classes), dtype=np.float64)
+            loss = 0.0
+            for i, (start, stop) in enumerate(self._chunks):
+                z = self._logits_buffer((start, stop))
+                self._logits_of((start, stop), W, z)
+                state = self._state[start:stop] if stop <= state_rows else self._no_state
+                chunk_loss, chunk_sums = self._loss_gradient_of_chunk(
+                    z, (start, stop), intercept, state
+                )
+                loss += chunk_loss
+                sums += chunk_sums
+                self._add_back_product(z, (start, stop), grad_W, first=i == 0)
+            intercept_grad, curvature = sums[:2, : self.n_outputs]
+            self.true_class_sums = sums[2:]  # for the duality gap
+            # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
+            n_classes = len(self.label_smoothing)
+            self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
+            loss += 0.5 * float(self._l2.astype(np.float64) @ self.ops.row_squared_norms(W))
+            if self._grad_buffer is None:
+                grad_W += self._l2[:, None] * W
+            else:  # the same, without a temporary
+                grad_W += np.multiply(self._l2[:, None], W, out=self._grad_buffer)
+            if grad_b is not None:
+                grad_b[...] = intercept_grad
+            return loss, grad
 
     def _loss_gradient_of_chunk(self, z, rows, intercept, state):
         """Datafit kernel on one chunk of logits, in place: (loss, sums (4, n_classes))."""
@@ -429,13 +402,22 @@ class LogisticObjective(LinearLayout):
         v_intercept = self._zero_intercept if v_b is None else v_b
         K = self.n_classes
         move = np.empty((self.n_outputs, self.n_features), dtype=self.dtype)
-        moved_logits = np.empty((self.chunk_rows, self.n_outputs), dtype=self.dtype)
         sums = np.zeros((len(steps) + 1, 2 * K + 2), dtype=np.float64)
+        # Half chunks: their logits and the direction's share the one chunk
+        # buffer, so the certificate needs no memory beyond a plain evaluation's.
+        half = max(1, self.chunk_rows // 2)
+        buffer = self._logits_buffer((0, min(2 * half, self.n_samples)))
+        if buffer.shape[0] < 2 * half:  # a one-row chunk
+            buffer = np.empty((2 * half, self.n_outputs), dtype=self.dtype)
+        halves = [
+            (start, min(start + half, self.n_samples))
+            for start in range(0, self.n_samples, half)
+        ]
         with np.errstate(over="ignore", invalid="ignore"):
-            for i, (start, stop) in enumerate(self._chunks):
-                z = self._logits_buffer((start, stop))
+            for i, (start, stop) in enumerate(halves):
+                z = buffer[: stop - start]
                 self._logits_of((start, stop), W, z)
-                v = moved_logits[: stop - start]
+                v = buffer[half : half + stop - start]
                 self._logits_of((start, stop), V, v)
                 y, weights = self.y[start:stop], self.weights[start:stop]
 

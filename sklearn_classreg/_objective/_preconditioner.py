@@ -31,6 +31,7 @@ import numpy as np
 from scipy import sparse
 from scipy.linalg import eigh, get_blas_funcs
 
+from .._utils._ops import NumpyOps
 from .._utils._threads import split_rows
 
 __all__ = [
@@ -107,8 +108,9 @@ def _weighted_squares(X, weights, fit_intercept):
 class FeatureCovariancePreconditioner:
     """Approximate inverse Hessian, block-diagonal over classes (see module doc).
 
-    Works on NumPy arrays and torch tensors alike: build it with
-    `numpy_preconditioner` or the torch objective's equivalent.
+    Works on NumPy arrays and torch tensors alike, through the backend's
+    `ops`: build it with `numpy_preconditioner` or the torch objective's
+    equivalent.
 
     Parameters
     ----------
@@ -116,11 +118,14 @@ class FeatureCovariancePreconditioner:
         Eigenvalues of B (or its diagonal when `eigenvectors` is None).
     eigenvectors : array of shape (size, size) or None
         Eigenvectors of B as columns, in the dtype of the vectors to precondition.
+    ops : ArrayOps
+        Of the vectors it is applied to.
     """
 
-    def __init__(self, eigenvalues, eigenvectors):
+    def __init__(self, eigenvalues, eigenvectors, ops):
         self.eigenvalues = eigenvalues.clip(min=0.0)
         self.eigenvectors = eigenvectors
+        self.ops = ops
 
     @property
     def full(self):
@@ -142,7 +147,7 @@ class FeatureCovariancePreconditioner:
         -------
         array of the shape, type and dtype of V
         """
-        out = _empty(V, V.shape)
+        out = self.ops.empty(V.shape)
         self.apply_into(V, None, curvature, l2, out, None)
         return out
 
@@ -156,14 +161,15 @@ class FeatureCovariancePreconditioner:
         array (and an eighth of one).
         """
         n_features = V.shape[1]
-        coordinates = _empty(V, (V.shape[0], n_features + int(v_b is not None)))
+        ops = self.ops
+        coordinates = ops.empty((V.shape[0], n_features + int(v_b is not None)))
         U = self.eigenvectors
         if U is None:
             coordinates[:, :n_features] = V
             if v_b is not None:
                 coordinates[:, -1] = v_b
         else:
-            _matmul_into(V, U[:n_features], coordinates)
+            ops.matmul_into(V, U[:n_features], coordinates)
             if v_b is not None:  # + v_b U[-1]^T, in blocks of rows
                 for rows in _row_blocks(V.shape[0]):
                     coordinates[rows] += v_b[rows, None] * U[-1][None, :]
@@ -174,9 +180,9 @@ class FeatureCovariancePreconditioner:
                 out_b[...] = coordinates[:, -1]
             return
         # (coordinates @ U^T)[:, j] = coordinates @ U[j] for each row j of U
-        _matmul_into(coordinates, U[:n_features].T, out_W)
+        ops.matmul_into(coordinates, U[:n_features].T, out_W)
         if out_b is not None:
-            _matmul_into(coordinates, U[-1], out_b)
+            ops.matmul_into(coordinates, U[-1], out_b)
 
     def _divide(self, coordinates, curvature, l2):
         """coordinates[k, j] /= c beta_j + l2_k, in place."""
@@ -186,33 +192,13 @@ class FeatureCovariancePreconditioner:
         # In blocks of rows, so that the denominators take an eighth of V.
         for rows in _row_blocks(coordinates.shape[0]):
             denominator = curvatures[None, :] + l2[rows, None]
-            if isinstance(denominator, np.ndarray):
-                np.maximum(denominator, floor, out=denominator)
-            else:  # a torch tensor
-                denominator.clamp_(min=floor)
+            self.ops.clip_below_(denominator, floor)
             coordinates[rows] /= denominator
 
 
 def _row_blocks(n_rows, n_blocks=8):
     """Slices cutting n_rows into at most n_blocks blocks."""
     return [slice(a, b) for a, b in split_rows(0, n_rows, n_blocks)]
-
-
-def _empty(like, shape):
-    """An uninitialised array of `like`'s type, dtype and device."""
-    if isinstance(like, np.ndarray):
-        return np.empty(shape, dtype=like.dtype)
-    return like.new_empty(shape)
-
-
-def _matmul_into(a, b, out):
-    """out <- a @ b for NumPy arrays or torch tensors, without a temporary."""
-    if isinstance(out, np.ndarray):
-        np.matmul(a, b, out=out)
-    else:
-        import torch
-
-        torch.matmul(a, b, out=out)
 
 
 def data_bytes(X):
@@ -246,6 +232,7 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
     dtype : dtype
         Of the vectors it is applied to, and of its computation.
     """
+    ops = NumpyOps(dtype)
     size = X.shape[1] + int(fit_intercept)
     if use_full_basis(size, np.dtype(dtype).itemsize, data_bytes(X)):
         # In place on the upper triangle of B: only the eigenvectors are new.
@@ -255,6 +242,6 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
             overwrite_a=True,
             check_finite=False,
         )
-        return FeatureCovariancePreconditioner(eigenvalues, eigenvectors)
+        return FeatureCovariancePreconditioner(eigenvalues, eigenvectors, ops)
     diagonal = _weighted_squares(X, weights, fit_intercept)
-    return FeatureCovariancePreconditioner(diagonal.astype(dtype), None)
+    return FeatureCovariancePreconditioner(diagonal.astype(dtype), None, ops)

@@ -1,5 +1,8 @@
 """The objective on torch tensors, on any device: the protocol of `LogisticObjective`.
 
+This module imports torch: import it only where torch is needed (the engine
+does, for ``backend="torch"``, after `import_torch` has said how to install it).
+
 Closed-form gradients and Hessian-vector products (autograd is only the
 tests' oracle). X moves to the device once when it fits; otherwise its rows
 are streamed from host memory in chunks, the copy of the next chunk
@@ -14,15 +17,17 @@ float32 products only if the user enabled it in torch
 import warnings
 
 import numpy as np
+import torch
 from scipy import sparse
 
-from .._utils._backend import import_torch, resolve_device
+from .._utils._backend import resolve_device
+from .._utils._ops import ArrayOps
 from ._duality import DualStep
 from ._kernels import TRIM_FLOOR
 from ._layout import LinearLayout
 from ._preconditioner import FeatureCovariancePreconditioner, use_full_basis
 
-__all__ = ["TorchLogisticObjective"]
+__all__ = ["TorchLogisticObjective", "TorchOps"]
 
 # Device memory for the temporaries of one chunk (several chunk x n_outputs
 # buffers): a quarter of the free memory, at most this much.
@@ -36,14 +41,60 @@ _RESIDENT_SHARE = 0.5
 _STATE_SHARE = 0.25
 
 
-def _free_device_bytes(torch, device):
+class TorchOps(ArrayOps):
+    """`ArrayOps` of torch tensors of one dtype on one device.
+
+    Parameters
+    ----------
+    dtype : torch.dtype
+        torch.float32 or torch.float64.
+    device : torch.device
+    """
+
+    def __init__(self, dtype, device):
+        self.dtype, self.device = dtype, device
+        self.eps = float(torch.finfo(dtype).eps)
+
+    def zeros(self, shape):
+        return torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def empty(self, shape):
+        return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+    def asarray(self, values):
+        return torch.as_tensor(
+            np.asarray(values, dtype=np.float64), dtype=self.dtype, device=self.device
+        )
+
+    def to_numpy(self, a):
+        return a.detach().cpu().numpy()
+
+    def copy(self, a):
+        return a.clone()
+
+    def max_abs(self, a):
+        if not a.shape[0]:
+            return 0.0
+        return float(a.abs().max())
+
+    def matmul_into(self, a, b, out):
+        torch.matmul(a, b, out=out)
+
+    def clip_below_(self, a, floor):
+        a.clamp_(min=floor)
+
+    def row_squared_norms(self, A):
+        return self.to_numpy((A.double() ** 2).sum(dim=1))
+
+
+def _free_device_bytes(device):
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return free
     return None
 
 
-def _as_tensor(torch, X):
+def _as_tensor(X):
     """X as a torch tensor on its current device, sharing memory with a NumPy X."""
     if isinstance(X, torch.Tensor):
         return X
@@ -61,14 +112,14 @@ class _RowSource:
     is used.
     """
 
-    def __init__(self, torch, X, device, chunks, stream, dtype=None):
-        self.torch, self.device, self.chunks, self.dtype = torch, device, chunks, dtype
+    def __init__(self, X, device, chunks, stream, dtype=None):
+        self.device, self.chunks, self.dtype = device, chunks, dtype
         self.sparse = sparse.issparse(X)
         self.streaming = stream and not self.sparse
         if self.sparse:
             self.sparse_chunks = [self._sparse_to_device(X[a:b]) for a, b in chunks]
         elif self.streaming:
-            host = _as_tensor(torch, X).cpu()
+            host = _as_tensor(X).cpu()
             if device.type == "cuda":
                 try:
                     host = host.pin_memory()
@@ -76,10 +127,9 @@ class _RowSource:
                     pass
             self.host = host
         else:
-            self.resident = _as_tensor(torch, X).to(device)
+            self.resident = _as_tensor(X).to(device)
 
     def _sparse_to_device(self, block):
-        torch = self.torch
         block = block.tocsr()
         with warnings.catch_warnings():
             # torch calls its sparse CSR support "beta"; the operations used
@@ -115,7 +165,6 @@ class _RowSource:
             yield from self._stream_cuda()
 
     def _stream_cuda(self):
-        torch = self.torch
         copy_stream = torch.cuda.Stream(self.device)
         compute_stream = torch.cuda.current_stream(self.device)
 
@@ -150,7 +199,7 @@ class TorchLogisticObjective(LinearLayout):
         As for `LogisticObjective`.
     device : str or torch.device, default=None
         "cuda" when available, else "cpu".
-    batch_size : int, default=None
+    chunk_rows : int, default=None
         Rows per chunk; by default from the free device memory.
     stream : bool, default=None
         Stream X's rows from host memory instead of moving X to the device;
@@ -172,12 +221,10 @@ class TorchLogisticObjective(LinearLayout):
         logit_penalty=0.0,
         fit_intercept=True,
         device=None,
-        batch_size=None,
+        chunk_rows=None,
         stream=None,
         dtype=None,
     ):
-        torch = import_torch()
-        self.torch = torch
         self.device = resolve_device(device)
         self.datafit = datafit
         self.fit_intercept = fit_intercept
@@ -194,6 +241,7 @@ class TorchLogisticObjective(LinearLayout):
             numpy_dtype = np.dtype(dtype)
         self.numpy_dtype = numpy_dtype
         self.dtype = torch.float32 if numpy_dtype == np.float32 else torch.float64
+        self.ops = TorchOps(self.dtype, self.device)
         self._arguments = dict(
             X=X,
             y=y,
@@ -203,7 +251,7 @@ class TorchLogisticObjective(LinearLayout):
             logit_penalty=logit_penalty,
             fit_intercept=fit_intercept,
             device=device,
-            batch_size=batch_size,
+            chunk_rows=chunk_rows,
             stream=stream,
         )
         self._true_class_accumulator = None
@@ -214,9 +262,9 @@ class TorchLogisticObjective(LinearLayout):
 
         device = self.device
         self.y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
-        self.weights = self._as_array(np.asarray(sample_weight) / self.total_weight)
+        self.weights = self.ops.asarray(np.asarray(sample_weight) / self.total_weight)
         smoothing = np.asarray(label_smoothing, dtype=np.float64)
-        self.label_smoothing = self._as_array(smoothing)
+        self.label_smoothing = self.ops.asarray(smoothing)
         self.smoothing_of_sample = self.label_smoothing[self.y]
 
         itemsize = np.dtype(numpy_dtype).itemsize
@@ -225,24 +273,27 @@ class TorchLogisticObjective(LinearLayout):
             if sparse.issparse(X)
             else self.n_samples * self.n_features * np.dtype(data_dtype).itemsize
         )
-        free = _free_device_bytes(torch, device)
+        free = _free_device_bytes(device)
         if stream is None:
             stream = free is not None and x_bytes > _RESIDENT_SHARE * free
-        if batch_size is None:
+        if chunk_rows is None:
             budget = _CHUNK_BYTES_CUDA if device.type == "cuda" else _CHUNK_BYTES_CPU
             if free is not None:
                 budget = min(budget, free // 4)
             # about six chunk x n_outputs temporaries per chunk
-            batch_size = budget // (6 * self.n_outputs * itemsize)
-        self.chunk_rows = int(max(1, min(self.n_samples, batch_size)))
+            chunk_rows = budget // (6 * self.n_outputs * itemsize)
+        self.chunk_rows = int(max(1, min(self.n_samples, chunk_rows)))
         chunks = [
             (start, min(start + self.chunk_rows, self.n_samples))
             for start in range(0, self.n_samples, self.chunk_rows)
         ]
-        self.rows = _RowSource(torch, X, device, chunks, stream, dtype=self.dtype)
-        self.stores_hessian_state = self.n_samples * self.n_outputs * itemsize <= max(
+        self.rows = _RowSource(X, device, chunks, stream, dtype=self.dtype)
+        # Rows whose Hessian state is kept (as `LogisticObjective`): all of them, when
+        # the state takes at most _STATE_SHARE of X (or 16 MiB), else none.
+        keeps_all = self.n_samples * self.n_outputs * itemsize <= max(
             16 * 2**20, _STATE_SHARE * x_bytes
         )
+        self.hessian_state_rows = self.n_samples if keeps_all else 0
         self._state = None
         self._preconditioner = None
         self._x_bytes = x_bytes
@@ -251,22 +302,7 @@ class TorchLogisticObjective(LinearLayout):
         )
 
     # --------------------------------------------------------------- backend
-    def _new_array(self, shape):
-        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
-
-    def _as_array(self, values):
-        return self.torch.as_tensor(
-            np.asarray(values, dtype=np.float64), dtype=self.dtype, device=self.device
-        )
-
-    def to_numpy(self, array):
-        return array.detach().cpu().numpy()
-
-    def _row_squared_norms(self, A):
-        return self.to_numpy((A.double() ** 2).sum(dim=1))
-
     def _class_sums(self):
-        torch = self.torch
         with torch.no_grad():
             class_sums = torch.zeros(
                 (self.n_classes, self.n_features), dtype=self.dtype, device=self.device
@@ -286,7 +322,6 @@ class TorchLogisticObjective(LinearLayout):
 
     def _multinomial_chunk(self, z, rows):
         """(loss, residual, probabilities, curvature sums) of a chunk of logits."""
-        torch = self.torch
         start, stop = rows
         y = self.y[start:stop, None]
         w = self.weights[start:stop, None]
@@ -324,7 +359,6 @@ class TorchLogisticObjective(LinearLayout):
 
         Only while `_evaluate` accumulates them (not in Hessian products).
         """
-        torch = self.torch
         sums = self._true_class_accumulator
         if sums is None:
             return
@@ -335,7 +369,6 @@ class TorchLogisticObjective(LinearLayout):
         sums[1].index_add_(0, y, inverse)
 
     def _binomial_chunk(self, u, rows):
-        torch = self.torch
         start, stop = rows
         y = self.y[start:stop, None].to(self.dtype)
         w = self.weights[start:stop, None]
@@ -371,12 +404,11 @@ class TorchLogisticObjective(LinearLayout):
 
     # -------------------------------------------------------------- objective
     def _evaluate(self, coef, keep_state):
-        torch = self.torch
         with torch.no_grad():
             W, b = self.unpack(coef)
             grad = torch.zeros_like(coef)
             grad_W, grad_b = self.unpack(grad)
-            keep_state = keep_state and self.stores_hessian_state
+            keep_state = keep_state and self.hessian_state_rows == self.n_samples
             if keep_state and self._state is None:
                 self._state = torch.empty(
                     (self.n_samples, self.n_outputs), dtype=self.dtype, device=self.device
@@ -408,7 +440,6 @@ class TorchLogisticObjective(LinearLayout):
 
     def intercept_hessian(self, coef):
         """Hessian of the objective in the intercepts (see `LogisticObjective`)."""
-        torch = self.torch
         hessian = np.zeros((self.n_outputs, self.n_outputs), dtype=np.float64)
         with torch.no_grad():
             W, b = self.unpack(coef)
@@ -420,7 +451,6 @@ class TorchLogisticObjective(LinearLayout):
 
     def dual_step(self, coef, direction, steps):
         """The dual point at `coef` moved along `direction` (see `LogisticObjective`)."""
-        torch = self.torch
         K = self.n_classes
         with torch.no_grad():
             W, b = self.unpack(coef)
@@ -474,7 +504,6 @@ class TorchLogisticObjective(LinearLayout):
 
         The sigmoid's u becomes the two-class softmax of (0, u).
         """
-        torch = self.torch
         labels = self.y[rows[0] : rows[1]]
         if not self.datafit.shift_invariant:
             z = torch.cat([torch.zeros_like(z), z], dim=1)
@@ -494,7 +523,7 @@ class TorchLogisticObjective(LinearLayout):
 
         `many_products` is accepted for the objectives' common protocol; the
         torch objective keeps the Hessian state whenever its memory rule
-        allows (``stores_hessian_state``), for few products or many.
+        allows (``hessian_state_rows``), for few products or many.
         """
         loss, grad = self._evaluate(coef, keep_state=True)
         W, b = self.unpack(coef)
@@ -502,7 +531,6 @@ class TorchLogisticObjective(LinearLayout):
         return loss, grad, lambda v: self._hessp(v, W_at, b_at)
 
     def _hessp(self, v, W_at, b_at):
-        torch = self.torch
         with torch.no_grad():
             V, v_b = self.unpack(v)
             out = torch.zeros_like(v)
@@ -511,7 +539,7 @@ class TorchLogisticObjective(LinearLayout):
             for _, rows, X_chunk in self.rows:
                 start, stop = rows
                 direction = self._logits(X_chunk, V, v_b)
-                if self.stores_hessian_state:
+                if self.hessian_state_rows == self.n_samples:
                     state = self._state[start:stop]
                 else:
                     state = self._hessian_state_of(self._logits(X_chunk, W_at, b_at), rows)
@@ -533,7 +561,6 @@ class TorchLogisticObjective(LinearLayout):
     # --------------------------------------------------------- preconditioner
     def _weighted_gram(self):
         """B = X~^T diag(w) X~ (float64, on the device), and whether it is the full one."""
-        torch = self.torch
         size = self.n_features + int(self.fit_intercept)
         full = use_full_basis(size, np.dtype(self.numpy_dtype).itemsize, self._x_bytes)
         shape = (size, size) if full else (size,)
@@ -563,18 +590,17 @@ class TorchLogisticObjective(LinearLayout):
 
         Written to `out` (which may be v) when given, else to a new tensor.
         """
-        torch = self.torch
         with torch.no_grad():
             if self._preconditioner is None:
                 gram, full = self._weighted_gram()
                 if full:
                     eigenvalues, eigenvectors = torch.linalg.eigh(gram)
                     self._preconditioner = FeatureCovariancePreconditioner(
-                        eigenvalues.to(self.dtype), eigenvectors.to(self.dtype)
+                        eigenvalues.to(self.dtype), eigenvectors.to(self.dtype), self.ops
                     )
                 else:
                     self._preconditioner = FeatureCovariancePreconditioner(
-                        gram.to(self.dtype), None
+                        gram.to(self.dtype), None, self.ops
                     )
             curvature = float(np.mean(self.class_curvature))
             return self._preconditioned(self._preconditioner, v, curvature, out)

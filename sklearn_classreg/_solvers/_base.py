@@ -13,7 +13,10 @@ arrays or torch tensors (on any device):
 ``loss_gradient(x) -> (loss: float, gradient)``: a new gradient array at
 every call, which the solver owns (it computes the gradient change in it)
 ``loss_gradient_hessp(x) -> (loss, gradient, hessp)`` (Newton-CG only)
-``dtype`` (NumPy or torch dtype; only its precision is used)
+``ops`` (optional): its arrays' operations (`_utils/_ops.py`: ``copy``,
+``dot``, ``norm``, ``max_abs``, ``eps``...); an objective without them is one
+of NumPy arrays of its ``dtype``
+``dtype`` (NumPy or torch dtype; its ``itemsize`` sizes the L-BFGS history)
 ``duality_gap(x, loss, gradient) -> float or None`` (optional): an upper
 bound on ``loss - min``; None when the objective has no such bound
 
@@ -52,12 +55,12 @@ least 2). ``refine_certificates = False`` turns them all off.
 
 import math
 
+from .._utils._ops import ops_of
 from ._conjugate_gradient import conjugate_gradient
 from ._line_search import wolfe_line_search
 from ._result import OptimizeResult
-from ._vector import copy, dot, machine_epsilon, max_abs
 
-__all__ = ["LineSearchSolver", "machine_epsilon"]
+__all__ = ["LineSearchSolver"]
 
 
 class LineSearchSolver:
@@ -122,7 +125,7 @@ class LineSearchSolver:
             self.pending = self.direction()
         if not self.loss:
             return None
-        return max(-dot(self.gradient, self.pending[0]), 0.0) / (2.0 * abs(self.loss))
+        return max(-self.ops.dot(self.gradient, self.pending[0]), 0.0) / (2.0 * abs(self.loss))
 
     def next_direction(self):
         """`direction()`, or the one `suboptimality_estimate` computed at this iterate."""
@@ -137,16 +140,17 @@ class LineSearchSolver:
     # --------------------------------------------------------------- template
     def setup(self, objective, x0):
         self.objective = objective
-        self.x = copy(x0)
+        self.ops = ops_of(objective)
+        self.x = self.ops.copy(x0)
         self.values = self.evaluate(self.x)
         self.loss, self.gradient = float(self.values[0]), self.values[1]
-        self.grad_max = max_abs(self.gradient)
+        self.grad_max = self.ops.max_abs(self.gradient)
         self.iteration = 0
         self.n_evals = 1
         self.n_hessp = 0
         self.message = ""
         self.history = []
-        self.noise_factor = 64.0 * machine_epsilon(objective.dtype)
+        self.noise_factor = 64.0 * self.ops.eps
         self.gap = math.inf
         self.certified = False
         self.has_gap = False
@@ -262,6 +266,7 @@ class LineSearchSolver:
             precondition=getattr(self.objective, "precondition", None),
             x0=start,
             deflate=getattr(self.objective, "deflate", None),
+            ops=self.ops,
         )
         self.n_hessp += n_products
         return direction
@@ -311,11 +316,11 @@ class LineSearchSolver:
         # float64, and at weak regularization a float32 fit still gains a few
         # 1e-6 of the loss per 30 iterations where its answer is not yet within
         # tol (Omniglot features, C = 10: its loss agrees with float64 to 5e-8)
-        flat = loss_then - self.loss <= 16 * machine_epsilon(self.objective.dtype) * abs(self.loss)
+        flat = loss_then - self.loss <= 16 * self.ops.eps * abs(self.loss)
         return self.iteration - since >= self.patience and flat
 
     def line_search(self, direction, step0):
-        slope0 = dot(self.gradient, direction)
+        slope0 = self.ops.dot(self.gradient, direction)
         if not slope0 < 0.0:
             return None
         result = wolfe_line_search(
@@ -337,7 +342,7 @@ class LineSearchSolver:
         step, gradient_change = self.x, self.gradient
         self.x, self.values = result.x, result.values
         self.loss, self.gradient = float(self.values[0]), self.values[1]
-        self.grad_max = max_abs(self.gradient)
+        self.grad_max = self.ops.max_abs(self.gradient)
         self.step_size = result.step
         for change, new in ((step, self.x), (gradient_change, self.gradient)):
             change -= new

@@ -15,7 +15,7 @@ import copy
 import math
 from types import SimpleNamespace
 
-from ._base import machine_epsilon
+from .._utils._ops import ops_of
 
 __all__ = ["solve_certified"]
 
@@ -42,7 +42,7 @@ def solve_certified(solver, objective, x0):
         objective's dtype.
     """
     make_twin = getattr(objective, "float64_twin", None)
-    in_float32 = make_twin is not None and machine_epsilon(objective.dtype) > 1e-10
+    in_float32 = make_twin is not None and ops_of(objective).eps > 1e-10
     if in_float32:
         solver = copy.copy(solver)
         solver.patience = _FLOAT32_PATIENCE

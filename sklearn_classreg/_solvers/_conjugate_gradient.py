@@ -4,13 +4,13 @@ Newton-CG takes its steps with it, the hypergradient solves its adjoint system
 with it, and the refined certificate (`_base.py`) its Newton direction.
 """
 
-from ._vector import dot, machine_epsilon
+from .._utils._ops import NumpyOps
 
 __all__ = ["conjugate_gradient"]
 
 
 def conjugate_gradient(
-    hessp, gradient, *, rtol, max_iter, precondition=None, x0=None, deflate=None
+    hessp, gradient, *, rtol, max_iter, precondition=None, x0=None, deflate=None, ops=None
 ):
     """Approximately solve ``H p = -gradient`` by (preconditioned) conjugate gradient.
 
@@ -35,6 +35,8 @@ def conjugate_gradient(
         objective's ``deflate``): applied to the residuals and the
         preconditioned residuals, it keeps the iterates on the range of H
         when rounding gives the right-hand side a part in its null space.
+    ops : ArrayOps, default=None
+        The vectors' (the objective's ``ops``); NumPy ones by default.
 
     Returns
     -------
@@ -43,6 +45,8 @@ def conjugate_gradient(
         Hessian-vector products used.
     """
     deflate = deflate or (lambda v: v)
+    ops = NumpyOps(gradient.dtype) if ops is None else ops
+    dot = ops.dot
     rhs = deflate(-gradient)  # a new array
     target = (rtol**2) * dot(rhs, rhs)
     if x0 is None:
@@ -53,7 +57,7 @@ def conjugate_gradient(
     z = residual if precondition is None else deflate(precondition(residual))
     conjugate = z * 1.0
     rz = dot(residual, z)
-    eps = machine_epsilon(gradient.dtype)
+    eps = ops.eps
     for n_products in range(1, max_iter + 1):
         h_conjugate = hessp(conjugate)
         curvature = dot(conjugate, h_conjugate)

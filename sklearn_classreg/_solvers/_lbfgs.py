@@ -11,8 +11,10 @@ and dtype. Its iteration counts match L-BFGS-B's on the same problems
 
 from collections import deque
 
-from ._base import LineSearchSolver, machine_epsilon
-from ._vector import dot, norm
+from .._utils._ops import ArrayOps
+from ._base import LineSearchSolver
+
+dot = ArrayOps.dot
 
 __all__ = ["LBFGS", "inverse_hessian_product"]
 
@@ -96,7 +98,7 @@ class LBFGS(LineSearchSolver):
     def setup(self, objective, x0):
         super().setup(objective, x0)
         self.pairs = deque(maxlen=self.planned_history(objective, x0))  # (s, y, 1 / s.y)
-        self.eps = machine_epsilon(objective.dtype)
+        self.eps = self.ops.eps
         self.initial = (
             getattr(objective, "precondition", None) if self.use_preconditioner else None
         )
@@ -116,15 +118,15 @@ class LBFGS(LineSearchSolver):
         g = self.gradient
         if not self.pairs and self.initial is None:
             # No curvature information yet: a steepest-descent step of length 1.
-            return -g, min(1.0, 1.0 / max(norm(g), self.eps))
+            return -g, min(1.0, 1.0 / max(self.ops.norm(g), self.eps))
         direction = inverse_hessian_product(self.pairs, g, self.initial)
         direction *= -1.0
         return direction, 1.0
 
     def update(self, step):
         s, y = step
-        sy = dot(s, y)
-        if sy > self.eps * dot(y, y):  # keep the inverse Hessian positive definite
+        sy = self.ops.dot(s, y)
+        if sy > self.eps * self.ops.dot(y, y):  # keep the inverse Hessian positive definite
             self.pairs.append((s, y, 1.0 / sy))
 
     def release(self):

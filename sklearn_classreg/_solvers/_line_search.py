@@ -15,8 +15,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._vector import dot
-
 __all__ = ["LineSearchResult", "wolfe_line_search"]
 
 
@@ -94,38 +92,85 @@ def wolfe_line_search(
         keep at most one trial point in memory, that point is evaluated again
         (counted in ``n_evals``) unless it was the last one tried.
     """
-    n_evals = 0
-    best = None  # (loss, step) of the best point with a sufficient decrease
-    last = None  # (step, x, values) of the last point tried: the only one kept
+    search = _WolfeSearch(evaluate, x, direction, loss0, slope0, c1, c2, loss_noise, max_evals)
+    return search.run(step0)
 
-    def trial(step):
-        nonlocal n_evals, best, last
-        last = None  # free the previous point before evaluating the next
-        n_evals += 1
-        x_new = direction * step
-        x_new += x
-        values = evaluate(x_new)
-        last = (step, x_new, values)
+
+class _WolfeSearch:
+    """The state of one `wolfe_line_search`: its trials, the best one, the last one."""
+
+    def __init__(self, evaluate, x, direction, loss0, slope0, c1, c2, loss_noise, max_evals):
+        self.evaluate, self.x, self.direction = evaluate, x, direction
+        self.loss0, self.slope0 = loss0, slope0
+        self.c1, self.c2, self.loss_noise, self.max_evals = c1, c2, loss_noise, max_evals
+        self.n_evals = 0
+        self.best = None  # (loss, step) of the best point with a sufficient decrease
+        self.last = None  # (step, x, values) of the last point tried: the only one kept
+
+    def trial(self, step):
+        """Evaluate the point at `step`: (loss, slope), infinite when not finite."""
+        self.last = None  # free the previous point before evaluating the next
+        self.n_evals += 1
+        x_new = self.direction * step
+        x_new += self.x
+        values = self.evaluate(x_new)
+        self.last = (step, x_new, values)
         loss = float(values[0])
-        slope = dot(values[1], direction)
+        slope = float(values[1] @ self.direction)
         if not (math.isfinite(loss) and math.isfinite(slope)):
             return math.inf, math.inf
-        if loss <= loss0 + c1 * step * slope0 and (best is None or loss < best[0]):
-            best = (loss, step)
+        sufficient = loss <= self.loss0 + self.c1 * step * self.slope0
+        if sufficient and (self.best is None or loss < self.best[0]):
+            self.best = (loss, step)
         return loss, slope
 
-    def decreases(step, loss):
-        return loss <= loss0 + c1 * step * slope0 or loss <= loss0 + loss_noise
+    def decreases(self, step, loss):
+        """Sufficient decrease, or a loss within the rounding noise of the start."""
+        return (
+            loss <= self.loss0 + self.c1 * step * self.slope0
+            or loss <= self.loss0 + self.loss_noise
+        )
 
-    def flat(slope):
-        return abs(slope) <= -c2 * slope0
+    def flat(self, slope):
+        """The curvature condition."""
+        return abs(slope) <= -self.c2 * self.slope0
 
-    def done(message=""):
-        step, x_new, values = last
-        return LineSearchResult(True, step, x_new, values, n_evals, message)
+    def done(self, message=""):
+        step, x_new, values = self.last
+        return LineSearchResult(True, step, x_new, values, self.n_evals, message)
 
-    def zoom(lo, f_lo, d_lo, hi, f_hi, d_hi):
-        while n_evals < max_evals:
+    def run(self, step):
+        """Bracket a step by growing it fourfold, then `zoom` into the bracket."""
+        prev, f_prev, d_prev = 0.0, self.loss0, self.slope0
+        result = None
+        while self.n_evals < self.max_evals:
+            loss, slope = self.trial(step)
+            if not self.decreases(step, loss) or (
+                self.n_evals > 1 and loss >= f_prev + self.loss_noise
+            ):
+                result = self.zoom(prev, f_prev, d_prev, step, loss, slope)
+                break
+            if self.flat(slope):
+                return self.done()
+            if slope >= 0.0:
+                result = self.zoom(step, loss, slope, prev, f_prev, d_prev)
+                break
+            prev, f_prev, d_prev = step, loss, slope
+            step *= 4.0
+        if result is not None:
+            return result
+        if self.best is not None:
+            step = self.best[1]
+            if self.last[0] != step:  # evaluate the best point again rather than keep it
+                self.trial(step)
+            return self.done("curvature condition not met")
+        return LineSearchResult(
+            False, n_evals=self.n_evals, message="line search found no decrease of the loss"
+        )
+
+    def zoom(self, lo, f_lo, d_lo, hi, f_hi, d_hi):
+        """Shrink the bracket [lo, hi] by safeguarded cubic interpolation (algorithm 3.6)."""
+        while self.n_evals < self.max_evals:
             width = abs(hi - lo)
             if width <= 1e-12 * max(1.0, abs(lo)):
                 break
@@ -135,39 +180,13 @@ def wolfe_line_search(
             low, high = min(lo, hi), max(lo, hi)
             if step is None or not (low + 0.1 * width <= step <= high - 0.1 * width):
                 step = 0.5 * (lo + hi)
-            loss, slope = trial(step)
-            if not decreases(step, loss) or loss >= f_lo + loss_noise:
+            loss, slope = self.trial(step)
+            if not self.decreases(step, loss) or loss >= f_lo + self.loss_noise:
                 hi, f_hi, d_hi = step, loss, slope
             else:
-                if flat(slope):
-                    return done()
+                if self.flat(slope):
+                    return self.done()
                 if slope * (hi - lo) >= 0.0:
                     hi, f_hi, d_hi = lo, f_lo, d_lo
                 lo, f_lo, d_lo = step, loss, slope
         return None
-
-    prev, f_prev, d_prev = 0.0, loss0, slope0
-    step = step0
-    result = None
-    while n_evals < max_evals:
-        loss, slope = trial(step)
-        if not decreases(step, loss) or (n_evals > 1 and loss >= f_prev + loss_noise):
-            result = zoom(prev, f_prev, d_prev, step, loss, slope)
-            break
-        if flat(slope):
-            return done()
-        if slope >= 0.0:
-            result = zoom(step, loss, slope, prev, f_prev, d_prev)
-            break
-        prev, f_prev, d_prev = step, loss, slope
-        step *= 4.0
-    if result is not None:
-        return result
-    if best is not None:
-        step = best[1]
-        if last[0] != step:  # evaluate the best point again rather than keep it
-            trial(step)
-        return done("curvature condition not met")
-    return LineSearchResult(
-        False, n_evals=n_evals, message="line search found no decrease of the loss"
-    )

@@ -19,7 +19,6 @@ import math
 from ._base import LineSearchSolver
 from ._conjugate_gradient import conjugate_gradient
 from ._lbfgs import LBFGS
-from ._vector import norm
 
 __all__ = ["NewtonCG"]
 
@@ -52,7 +51,7 @@ class NewtonCG(LineSearchSolver):
         return self.objective.loss_gradient_hessp(x)
 
     def direction(self):
-        gradient_norm = norm(self.gradient)
+        gradient_norm = self.ops.norm(self.gradient)
         rtol = min(0.5, math.sqrt(gradient_norm))
         hessp = self.values[2]
         precondition = (
@@ -65,6 +64,7 @@ class NewtonCG(LineSearchSolver):
             max_iter=self.max_cg_iter,
             precondition=precondition,
             deflate=getattr(self.objective, "deflate", None),
+            ops=self.ops,
         )
         self.n_hessp += n_products
         return p, 1.0

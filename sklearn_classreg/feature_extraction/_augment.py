@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from .._utils._backend import to_numpy_if_tensor
+
 __all__ = ["AUGMENTATIONS", "augment_batch", "image_keys", "view_draws"]
 
 AUGMENTATIONS = ("crop", "flip", "noise")
@@ -56,9 +58,7 @@ def image_keys(images):
     >>> bool(keys[0] == keys[1]), bool(keys[0] == keys[2])
     (True, False)
     """
-    if hasattr(images, "detach"):  # a torch tensor
-        images = images.detach().cpu().numpy()
-    images = np.ascontiguousarray(images)
+    images = np.ascontiguousarray(to_numpy_if_tensor(images))
     header = f"{images.dtype.str}{images.shape[1:]}".encode()
     keys = np.empty(len(images), dtype=np.uint64)
     for row, image in enumerate(images):

@@ -34,8 +34,7 @@ from .._objective._datafit import datafit_for
 from .._objective._logistic import LogisticObjective
 from .._objective._penalty import binary_C, check_label_smoothing
 from .._solvers import SOLVERS, solve_certified
-from .._solvers._vector import dot
-from .._utils._backend import is_tensor, to_numpy_if_tensor
+from .._utils._backend import import_torch, is_tensor, to_numpy_if_tensor
 from .._utils._validation import check_label_types
 
 __all__ = [
@@ -294,10 +293,11 @@ class Engine:
         )
         data = (problem.X, problem.y_index, problem.sample_weight)
         if self.backend == "torch":
+            import_torch()  # an ImportError that says how to install it
             from .._objective._torch import TorchLogisticObjective
 
             return TorchLogisticObjective(
-                *data, device=self.device, batch_size=self.batch_size, **arguments
+                *data, device=self.device, chunk_rows=self.batch_size, **arguments
             )
         return LogisticObjective(*data, chunk_rows=self.batch_size, **arguments)
 
@@ -429,6 +429,6 @@ def _next_start(objective, solved, last_loss, C, log_C):
         return solved[-1][1] if solved else objective.zeros()
     last = solved[-1][1]
     # the last solution's loss at the new C, without a pass over X
-    loss_there = last_loss + 0.5 * dot(last, objective.penalty_change(C)(last))
+    loss_there = last_loss + 0.5 * objective.ops.dot(last, objective.penalty_change(C)(last))
     objective.set_C(C)
     return _extrapolated_start(objective, solved, log_C, loss_there)

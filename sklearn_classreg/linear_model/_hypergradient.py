@@ -65,6 +65,7 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
         precondition=getattr(train, "precondition", None),
         x0=problem.v,
         deflate=getattr(train, "deflate", None),
+        ops=train.ops,
     )
     problem.v = v
     V, _ = train.unpack(v)

@@ -188,7 +188,12 @@ def newton_direction(objective, x, gradient, n_products=200):
 
     hessp = objective.loss_gradient_hessp(x)[2]
     return conjugate_gradient(
-        hessp, gradient, rtol=1e-12, max_iter=n_products, precondition=objective.precondition
+        hessp,
+        gradient,
+        rtol=1e-12,
+        max_iter=n_products,
+        precondition=objective.precondition,
+        ops=objective.ops,
     )[0]
 
 

@@ -123,9 +123,9 @@ def test_streaming_chunks_and_recomputed_state_equal_the_resident_path(n_classes
     v = torch.as_tensor(rng.standard_normal(resident.n_params), device=device)
     loss, gradient, hessp = resident.loss_gradient_hessp(coef)
     expected_hv = hessp(v)
-    for variant in (dict(stream=True, batch_size=64), dict(batch_size=7)):
+    for variant in (dict(stream=True, chunk_rows=64), dict(chunk_rows=7)):
         other = TorchLogisticObjective(X, y, weights, device=device, **options, **variant)
-        other.stores_hessian_state = False
+        other.hessian_state_rows = 0
         assert len(other.rows.chunks) > 1
         loss_o, gradient_o, hessp_o = other.loss_gradient_hessp(coef)
         np.testing.assert_allclose(loss_o, loss, rtol=1e-12)
@@ -138,7 +138,7 @@ def test_csr_input_equals_dense(device):
     X[np.abs(X) < 0.8] = 0.0
     dense = TorchLogisticObjective(X, y, weights, device=device, **options)
     csr = TorchLogisticObjective(
-        sparse.csr_matrix(X), y, weights, device=device, batch_size=40, **options
+        sparse.csr_matrix(X), y, weights, device=device, chunk_rows=40, **options
     )
     coef = torch.as_tensor(np.random.default_rng(4).standard_normal(dense.n_params), device=device)
     for a, b in zip(dense.loss_gradient(coef), csr.loss_gradient(coef), strict=True):

@@ -158,6 +158,38 @@ def test_float32_fit_adds_at_most_a_quarter_of_X(solver, max_iter, n_classes, ba
     )
 
 
+def test_the_refined_certificate_keeps_a_float32_fit_within_a_quarter_of_X(monkeypatch):
+    """At weak regularization the solver certifies along Newton directions (one
+    more pass over X each, `dual_step`), in float32 and in the float64 check: no
+    copy of X, a chunk of logits and parameter-sized vectors, as for a plain fit.
+
+    10,000 x 256 frozen-feature-like data, 50 classes, C = 100.
+    """
+    from sklearn_classreg._objective._logistic import LogisticObjective
+    from sklearn_classreg.datasets import make_frozen_features
+
+    X, y = make_frozen_features(10_000, 256, 50, class_sep=0.3, noise=1.0, random_state=0)
+    assert X.dtype == np.float32
+    refined = []
+    dual_step = LogisticObjective.dual_step
+
+    def counted(self, *args):
+        refined.append(self.dtype)
+        return dual_step(self, *args)
+
+    Model(C=100.0).fit(X[:2000], y[:2000])  # compile (and load) every kernel outside
+    monkeypatch.setattr(LogisticObjective, "dual_step", counted)
+    tracemalloc.start()
+    model = Model(C=100.0).fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert refined, "the refined certificate did not run"
+    assert model.gap_ <= 1e-4
+    assert peak < 0.25 * X.nbytes, (
+        f"peak {peak / 2**20:.2f} MiB for X of {X.nbytes / 2**20:.1f} MiB"
+    )
+
+
 # ------------------------------------------------------------------ per-class C
 def data_gradient(model, X, y, sample_weight=None):
     """Gradient of sum_i s_i CE_i w.r.t. W, written out (softmax, no smoothing)."""
