@@ -10,6 +10,7 @@ their chance level, and writes a report a person reads.
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -427,27 +428,57 @@ def _sweeps(args, is_images):
     return sweeps
 
 
+@dataclass
+class _Split:
+    """The main job's data, split: features (or images) for training and held out."""
+
+    X_train: object
+    X_test: object
+    y_train: np.ndarray
+    y_test: np.ndarray
+    images_train: object  # the images, when the data are images (else None)
+    images_test: object
+    held_out: str  # how the held-out part was made, for the report
+    description: str
+
+
 def run(args):
     """The study from parsed arguments; returns the report path."""
-    from sklearn.model_selection import StratifiedKFold, train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from .linear_model import ClassWiseRegularizedLogisticRegression
-    from .report import Section, write_report
-
     verbose = 0 if args.quiet else 1
     started = time.perf_counter()
     if args.test_data is not None and args.test_size is not None:
         raise UsageError("give --test-data or --test-size, not both")
     test_size = 0.25 if args.test_size is None else args.test_size
     X, y, is_images, description = load_data(args)
+    classes, counts = _check_labels(X, y)
+    sweeps = _sweeps(args, is_images)
+    _check_folds(args, counts, test_size)
+    split = _split(args, X, y, is_images, description, classes, test_size, sweeps, verbose)
+    studies = _studies(args, split, classes, sweeps, verbose)
+    report = _write(args, studies, classes, sweeps, verbose)
+    for heading, _, study, _ in studies:
+        print(
+            f"{heading}: best global {study.param_name.rsplit('__', 1)[-1]} = "
+            f"{_shown(study.best_global_)}"
+        )
+        for verdict_heading, sentence in study.verdict():
+            print(f"  {verdict_heading}: {sentence}")
+    print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
+    return report
+
+
+def _check_labels(X, y):
+    """(classes, samples per class), for labels that match X and hold two classes."""
     if len(X) != len(y):
         raise UsageError(f"{len(X)} samples but {len(y)} labels")
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise UsageError("the labels hold a single class: nothing to classify")
-    sweeps = _sweeps(args, is_images)
+    return classes, counts
+
+
+def _check_folds(args, counts, test_size):
+    """Every class has a sample in each of the --cv folds (after the held-out share)."""
     kept = 1 if args.test_data is not None else 1 - test_size
     if counts.min() * kept < args.cv:
         held_out = "" if args.test_data is not None else f" after holding out {test_size:.0%}"
@@ -455,6 +486,13 @@ def run(args):
             f"the smallest class has {counts.min()} samples: too few for --cv {args.cv}"
             f"{held_out}; need at least {args.cv + 1} per class, or lower --cv / --test-size"
         )
+
+
+def _split(args, X, y, is_images, description, classes, test_size, sweeps, verbose):
+    """Training and held-out data (a split of X, or --test-data), features extracted
+    from images when the C study needs them."""
+    from sklearn.model_selection import train_test_split
+
     images_train = images_test = None
     if args.test_data is None:
         train, test = train_test_split(
@@ -487,6 +525,19 @@ def run(args):
                 X_test = _features(X_test, args, verbose)
         held_out = f"{len(y_test)} held-out samples from {test_description}"
         description = f"{description} (training), {test_description} (held out)"
+    return _Split(
+        X_train, X_test, y_train, y_test, images_train, images_test, held_out, description
+    )
+
+
+def _studies(args, split, classes, sweeps, verbose):
+    """Run the studies asked for: a list of (heading, name, study, description)."""
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .linear_model import ClassWiseRegularizedLogisticRegression
+
     sweeps_C = args.param == "C"
     model = ClassWiseRegularizedLogisticRegression(
         C=1.0 if sweeps_C else args.C,
@@ -498,15 +549,17 @@ def run(args):
     estimator = model if args.no_scale else make_pipeline(StandardScaler(), model)
     step = "" if args.no_scale else "classwiseregularizedlogisticregression__"
     cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
+    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
     data = (
-        f"{description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes"
+        f"{split.description}: {len(y_train) + len(y_test)} samples, {len(classes)} classes"
         f"{'' if args.no_scale else ', features standardised'}"
     )
     setup = (
-        f"{args.cv}-fold cross-validation on {len(y_train)} training samples, {held_out}; "
-        f"seed {args.seed}." + (f" About the data: {args.about}." if args.about else "")
+        f"{args.cv}-fold cross-validation on {len(y_train)} training samples, "
+        f"{split.held_out}; seed {args.seed}."
+        + (f" About the data: {args.about}." if args.about else "")
     )
-    studies = []  # (heading, name, study, description)
+    studies = []
     best_C = args.C
     if "C" in sweeps:
         study, swept = _C_study(
@@ -532,9 +585,9 @@ def run(args):
                 probe,
                 step,
                 cv,
-                images_train,
+                split.images_train,
                 y_train,
-                images_test,
+                split.images_test,
                 y_test,
                 best_C,
                 sweeps,
@@ -542,6 +595,13 @@ def run(args):
                 f"{data}; {setup}",
             )
         )
+    return studies
+
+
+def _write(args, studies, classes, sweeps, verbose):
+    """The report: the first study, then the others and the upstream view as sections."""
+    from .report import Section, write_report
+
     (_, _, main_study, main_description), *others = studies
     sections = [
         Section(heading, name, description=text, study=study)
@@ -550,7 +610,7 @@ def run(args):
     augmentation = next((s for _, name, s, _ in studies if name == "augmentation"), None)
     if augmentation is not None and len(classes) >= 2:
         sections.append(_upstream_section(augmentation, args, verbose))
-    report = write_report(
+    return write_report(
         main_study,
         args.out,
         title="Class-wise regularization study"
@@ -559,15 +619,6 @@ def run(args):
         description=main_description,
         sections=sections,
     )
-    for heading, _, study, _ in studies:
-        print(
-            f"{heading}: best global {study.param_name.rsplit('__', 1)[-1]} = "
-            f"{_shown(study.best_global_)}"
-        )
-        for verdict_heading, sentence in study.verdict():
-            print(f"  {verdict_heading}: {sentence}")
-    print(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
-    return report
 
 
 def _shown(value):
