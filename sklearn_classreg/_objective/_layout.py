@@ -262,6 +262,22 @@ class LinearLayout:
 
         return product
 
+    def _penalty(self, W):
+        """The L2 penalty at weights W, sum_k l2_k ||w_k||^2 / 2 (scaled), as a float.
+
+        Both products summed in float64.
+        """
+        l2 = self.to_numpy(self._l2).astype(np.float64)
+        return 0.5 * float(l2 @ self.ops.row_squared_norms(W))
+
+    def _add_penalty(self, V, out_W, buffer=None):
+        """out_W += l2_k v_k on each row: the penalty's gradient at V (and its Hessian
+        times V). `buffer`, an array like V, spares the temporary."""
+        if buffer is None:
+            out_W += self._l2[:, None] * V
+        else:  # the same, without a temporary
+            out_W += self.ops.multiply_into(self._l2[:, None], V, buffer)
+
     def set_C(self, C):
         """Change the per-output inverse L2 strengths (for warm-started paths).
 

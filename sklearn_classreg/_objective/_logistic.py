@@ -336,11 +336,8 @@ class LogisticObjective(LinearLayout):
             # beta * (I - 11^T / K) is the logit penalty's per-sample Hessian.
             n_classes = len(self.label_smoothing)
             self.class_curvature = curvature + self.logit_penalty * (1.0 - 1.0 / n_classes)
-            loss += 0.5 * float(self._l2.astype(np.float64) @ self.ops.row_squared_norms(W))
-            if self._grad_buffer is None:
-                grad_W += self._l2[:, None] * W
-            else:  # the same, without a temporary
-                grad_W += np.multiply(self._l2[:, None], W, out=self._grad_buffer)
+            loss += self._penalty(W)
+            self._add_penalty(W, grad_W, buffer=self._grad_buffer)
             if grad_b is not None:
                 grad_b[...] = intercept_grad
             return loss, grad
@@ -538,7 +535,7 @@ class LogisticObjective(LinearLayout):
             intercept_part = self._hessp_of_chunk(z, (start, stop), v_intercept, state)
             intercept_hessp += intercept_part
             self._add_back_product(z, (start, stop), out_W, first=i == 0)
-        out_W += self._l2[:, None] * V
+        self._add_penalty(V, out_W)
         if out_b is not None:
             out_b[...] = intercept_hessp
         return out

@@ -80,6 +80,9 @@ class TorchOps(ArrayOps):
     def matmul_into(self, a, b, out):
         torch.matmul(a, b, out=out)
 
+    def multiply_into(self, a, b, out):
+        return torch.mul(a, b, out=out)
+
     def clip_below_(self, a, floor):
         a.clamp_(min=floor)
 
@@ -428,8 +431,8 @@ class TorchLogisticObjective(LinearLayout):
                     grad_b += residual.sum(dim=0)
                 if keep_state:
                     self._state[rows[0] : rows[1]] = state
-            loss = float(loss) + 0.5 * float(self._l2.double() @ (W.double() ** 2).sum(dim=1))
-            grad_W += self._l2[:, None] * W
+            loss = float(loss) + self._penalty(W)
+            self._add_penalty(W, grad_W)
             penalty_curvature = self.logit_penalty * (1.0 - 1.0 / self.n_classes)
             self.class_curvature = curvature.cpu().numpy() + penalty_curvature
             self.true_class_sums = self._true_class_accumulator.cpu().numpy()
@@ -555,7 +558,7 @@ class TorchLogisticObjective(LinearLayout):
                 out_W.addmm_(product.T, X_chunk)
                 if out_b is not None:
                     out_b += product.sum(dim=0)
-            out_W += self._l2[:, None] * V
+            self._add_penalty(V, out_W)
         return out
 
     # --------------------------------------------------------- preconditioner

@@ -69,6 +69,10 @@ class ArrayOps:
         """out <- a @ b, without a temporary."""
         raise NotImplementedError
 
+    def multiply_into(self, a, b, out):
+        """out <- a * b (broadcast), without a temporary; returns out."""
+        raise NotImplementedError
+
     def clip_below_(self, a, floor):
         """a <- max(a, floor), in place."""
         raise NotImplementedError
@@ -122,6 +126,9 @@ class NumpyOps(ArrayOps):
 
     def matmul_into(self, a, b, out):
         np.matmul(a, b, out=out)
+
+    def multiply_into(self, a, b, out):
+        return np.multiply(a, b, out=out)
 
     def clip_below_(self, a, floor):
         np.maximum(a, floor, out=a)

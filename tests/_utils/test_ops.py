@@ -34,6 +34,9 @@ def test_the_operations_agree_across_backends(backend):
     out = ops.empty((3, 3))
     ops.matmul_into(array(A), array(A.T), out)
     np.testing.assert_allclose(ops.to_numpy(out), A @ A.T, rtol=1e-14)
+    product = ops.empty((3, 5))
+    assert ops.multiply_into(array(A), array(A), product) is product
+    np.testing.assert_array_equal(ops.to_numpy(product), A * A)
     clipped = ops.asarray(np.array([-1.0, 0.5]))
     ops.clip_below_(clipped, 0.0)
     np.testing.assert_array_equal(ops.to_numpy(clipped), [0.0, 0.5])
