@@ -267,8 +267,7 @@ class LinearLayout:
 
         Both products summed in float64.
         """
-        l2 = self.to_numpy(self._l2).astype(np.float64)
-        return 0.5 * float(l2 @ self.ops.row_squared_norms(W))
+        return 0.5 * float(self._l2_float64 @ self.ops.row_squared_norms(W))
 
     def _add_penalty(self, V, out_W, buffer=None):
         """out_W += l2_k v_k on each row: the penalty's gradient at V (and its Hessian
@@ -290,3 +289,5 @@ class LinearLayout:
         self.C = C.copy()
         # the strengths of the scaled objective (divided by the total weight)
         self._l2 = self.ops.asarray(self.l2_strength / self.total_weight)
+        # the same strengths (rounded to the objective's dtype) on the host, for `_penalty`
+        self._l2_float64 = self.to_numpy(self._l2).astype(np.float64)

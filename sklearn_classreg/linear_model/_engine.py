@@ -311,7 +311,7 @@ class Engine:
         """(coef, intercept) of a parameter vector, as NumPy, as scikit-learn reports them."""
         return objective.unpack(objective.to_numpy(objective.canonical(x)))
 
-    def path(self, problem, grid, *, start=None, objective=None):
+    def path(self, problem, grid, *, start=None):
         """Solve `problem` at each row of `grid`, warm-started: yields `PathPoint`.
 
         A warm start only chooses where a point's solver begins (the previous
@@ -330,9 +330,6 @@ class Engine:
             A solution to leave from instead of zero: the points on either
             side of its log C are visited outward from it (see `_branches`).
             A coef of another shape (other classes or features) is ignored.
-        objective : object, default=None
-            The objective of `problem` to reuse (its C is reset per point);
-            by default one is built.
 
         Yields
         ------
@@ -341,8 +338,7 @@ class Engine:
         """
         log_C = _mean_log_C(grid)
         order = _branches(log_C, None if start is None else start[0])
-        if objective is None:
-            objective = self.objective(problem, grid[order[0][0]])
+        objective = self.objective(problem, grid[order[0][0]])
         origin = None
         if start is not None and start[1].shape == (objective.n_outputs, objective.n_features):
             origin = (start[0], objective.pack(*start[1:]))
