@@ -181,7 +181,7 @@ class LogisticObjective(LinearLayout):
         size = self.n_features + int(self.fit_intercept)
         fixed = (
             2 * self.chunk_rows * row_bytes
-            + preconditioner_bytes(size, itemsize, self._x_bytes, while_built=True)
+            + preconditioner_bytes(size, itemsize, self._x_bytes, self.n_samples, while_built=True)
             + _SOLVER_VECTORS * self.n_params * itemsize
         )
         rows = int(max(0.0, _FIT_FRACTION_OF_X * self._x_bytes - fixed) // row_bytes)
@@ -201,7 +201,7 @@ class LogisticObjective(LinearLayout):
         size = self.n_features + int(self.fit_intercept)
         own = (self.chunk_rows * self.n_outputs + self.n_params) * itemsize
         own += self.n_samples * (self.y.itemsize + itemsize + 8)
-        own += preconditioner_bytes(size, itemsize, self._x_bytes)
+        own += preconditioner_bytes(size, itemsize, self._x_bytes, self.n_samples)
         return _FIT_FRACTION_OF_X * self._x_bytes - own
 
     def precondition(self, v, out=None):

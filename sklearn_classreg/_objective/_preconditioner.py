@@ -23,6 +23,14 @@ misjudges classes whose curvature sits on a few boundary samples. Measured on
 shared curvature never needed more evaluations than plain L-BFGS (1.1 to 6 x
 fewer), the per-class one needed up to 3.6 x more on 4 of them.
 
+Where applying the whole eigenbasis would cost a noticeable share of an
+evaluation (many features next to few samples: d^2 K against n d K flops),
+only the leading eigenvectors are kept, and the rest of the spectrum is
+replaced by its mean (a spiked approximation of B, see `basis_rank`). On the
+Omniglot features (4,840 x 1,280, 242 classes) the basis of 1,281 vectors made
+each L-BFGS iteration 1.5 x as long as without a preconditioner;
+`benchmarks/bench_preconditioner.py` measures the truncation.
+
 B and its eigenvectors are computed in the data's dtype. When they would not
 fit the memory budget (see `use_full_basis`), only the diagonal of B is used.
 """
@@ -36,6 +44,7 @@ from .._utils._threads import split_rows
 
 __all__ = [
     "FeatureCovariancePreconditioner",
+    "basis_rank",
     "data_bytes",
     "numpy_preconditioner",
     "preconditioner_bytes",
@@ -50,6 +59,12 @@ __all__ = [
 # features, L-BFGS took 1.8 s with it and 2.9 s with the diagonal.
 _DENSE_FRACTION_OF_X = 1 / 8
 _DENSE_BYTES = 32 * 2**20
+# Eigenvectors kept: applying r of them to K blocks costs 4 K size r flops,
+# an evaluation 4 K n d, so at most n / _SAMPLES_PER_EIGENVECTOR of them keep
+# the preconditioner within a few percent of an evaluation; never fewer than
+# _MIN_RANK. Measured in benchmarks/bench_preconditioner.py.
+_SAMPLES_PER_EIGENVECTOR = 16
+_MIN_RANK = 64
 # The one temporary chunk when accumulating B: at most this many bytes and
 # this share of X (but at least 64 KiB).
 _CHUNK_BYTES = 4 * 2**20
@@ -114,23 +129,34 @@ class FeatureCovariancePreconditioner:
 
     Parameters
     ----------
-    eigenvalues : array of shape (n_features + fit_intercept,)
-        Eigenvalues of B (or its diagonal when `eigenvectors` is None).
-    eigenvectors : array of shape (size, size) or None
-        Eigenvectors of B as columns, in the dtype of the vectors to precondition.
+    eigenvalues : array of shape (rank,) or (n_features + fit_intercept,)
+        Eigenvalues of B belonging to `eigenvectors` (or B's diagonal when
+        `eigenvectors` is None).
+    eigenvectors : array of shape (size, rank) or None
+        Eigenvectors of B as columns (all of them, or the leading ones), in
+        the dtype of the vectors to precondition.
     ops : ArrayOps
         Of the vectors it is applied to.
+    rest : float, default=None
+        The mean of B's other eigenvalues, for a truncated basis: B is then
+        taken as ``U diag(eigenvalues) U^T + rest (I - U U^T)``.
     """
 
-    def __init__(self, eigenvalues, eigenvectors, ops):
+    def __init__(self, eigenvalues, eigenvectors, ops, rest=None):
         self.eigenvalues = eigenvalues.clip(min=0.0)
         self.eigenvectors = eigenvectors
         self.ops = ops
+        self.rest = None if rest is None else max(float(rest), 0.0)
 
     @property
     def full(self):
-        """Whether the full eigenbasis of B is used (else its diagonal)."""
+        """Whether an eigenbasis of B is used (else its diagonal)."""
         return self.eigenvectors is not None
+
+    @property
+    def rank(self):
+        """Eigenvectors kept (0 for the diagonal preconditioner)."""
+        return 0 if self.eigenvectors is None else self.eigenvectors.shape[1]
 
     def apply(self, V, curvature, l2):
         """Blocks (c B + l2_k I)^{-1} applied to the rows of V.
@@ -157,43 +183,68 @@ class FeatureCovariancePreconditioner:
         The blocks are given, and the result written, as the weights part
         (n_outputs, n_features) and the intercept part (n_outputs,) or None,
         as they lie in a parameter vector. The outputs may be V and v_b
-        themselves: the only temporary is one (n_outputs, n_features + 1)
-        array (and an eighth of one).
+        themselves: the only temporary is one (n_outputs, rank) array (and an
+        eighth of one (n_outputs, n_features + 1) array).
         """
         n_features = V.shape[1]
         ops = self.ops
-        coordinates = ops.empty((V.shape[0], n_features + int(v_b is not None)))
         U = self.eigenvectors
         if U is None:
+            coordinates = ops.empty((V.shape[0], n_features + int(v_b is not None)))
             coordinates[:, :n_features] = V
             if v_b is not None:
                 coordinates[:, -1] = v_b
         else:
+            coordinates = ops.empty((V.shape[0], U.shape[1]))
             ops.matmul_into(V, U[:n_features], coordinates)
             if v_b is not None:  # + v_b U[-1]^T, in blocks of rows
                 for rows in _row_blocks(V.shape[0]):
                     coordinates[rows] += v_b[rows, None] * U[-1][None, :]
-        self._divide(coordinates, curvature, l2)
+        rest = self._divide(coordinates, curvature, l2)
         if U is None:
             out_W[...] = coordinates[:, :n_features]
             if out_b is not None:
                 out_b[...] = coordinates[:, -1]
-            return
-        # (coordinates @ U^T)[:, j] = coordinates @ U[j] for each row j of U
-        ops.matmul_into(coordinates, U[:n_features].T, out_W)
-        if out_b is not None:
-            ops.matmul_into(coordinates, U[-1], out_b)
+        elif rest is None:
+            # (coordinates @ U^T)[:, j] = coordinates @ U[j] for each row j of U
+            ops.matmul_into(coordinates, U[:n_features].T, out_W)
+            if out_b is not None:
+                ops.matmul_into(coordinates, U[-1], out_b)
+        else:
+            # v / (c rest + l2_k) + U-part, in blocks of rows (out_W may be V)
+            for rows in _row_blocks(V.shape[0]):
+                product = coordinates[rows] @ U[:n_features].T
+                ops.multiply_into(V[rows], rest[rows, None], out_W[rows])
+                out_W[rows] += product
+            if out_b is not None:
+                out_b[...] = coordinates @ U[-1] + v_b * rest
 
     def _divide(self, coordinates, curvature, l2):
-        """coordinates[k, j] /= c beta_j + l2_k, in place."""
+        """coordinates[k, j] /= c beta_j + l2_k, in place.
+
+        With a truncated basis, the coordinates are those of the difference
+        from the rest's inverse: they are multiplied by
+        1 / (c beta_j + l2_k) - 1 / (c rest + l2_k), and the rest's inverses
+        (one per output) are returned; otherwise None.
+        """
         curvatures = curvature * self.eigenvalues
+        top = float(curvatures.max()) if curvatures.shape[0] else 0.0
         # Guard unpenalized classes whose probabilities have saturated.
-        floor = 1e-10 * max(float(curvatures.max()) + float(l2.max()), 1e-300)
+        floor = 1e-10 * max(top + float(l2.max()), 1e-300)
+        rest = None
+        if self.rest is not None:
+            rest = curvature * self.rest + l2
+            self.ops.clip_below_(rest, floor)
+            rest = 1.0 / rest
         # In blocks of rows, so that the denominators take an eighth of V.
         for rows in _row_blocks(coordinates.shape[0]):
             denominator = curvatures[None, :] + l2[rows, None]
             self.ops.clip_below_(denominator, floor)
-            coordinates[rows] /= denominator
+            if rest is None:
+                coordinates[rows] /= denominator
+            else:
+                coordinates[rows] *= 1.0 / denominator - rest[rows, None]
+        return rest
 
 
 def _row_blocks(n_rows, n_blocks=8):
@@ -211,13 +262,61 @@ def use_full_basis(size, itemsize, x_bytes):
     return 2 * size * size * itemsize <= max(_DENSE_BYTES, _DENSE_FRACTION_OF_X * x_bytes)
 
 
-def preconditioner_bytes(size, itemsize, x_bytes, *, while_built=False):
+def basis_rank(size, n_samples):
+    """Eigenvectors of B the preconditioner keeps (see _SAMPLES_PER_EIGENVECTOR).
+
+    Parameters
+    ----------
+    size : int
+        n_features + fit_intercept.
+    n_samples : int
+
+    Returns
+    -------
+    int
+        `size` (the whole basis) unless the data has few samples per feature.
+
+    Examples
+    --------
+    >>> basis_rank(257, 10_000), basis_rank(1281, 4_840)
+    (257, 302)
+    """
+    return int(min(size, max(_MIN_RANK, n_samples // _SAMPLES_PER_EIGENVECTOR)))
+
+
+def preconditioner_bytes(size, itemsize, x_bytes, n_samples, *, while_built=False):
     """Bytes the preconditioner keeps, or takes at the peak of building it."""
     if not use_full_basis(size, itemsize, x_bytes):
         return 2 * size * 8
+    kept = size * basis_rank(size, n_samples) * itemsize
     if while_built:
-        return 2 * size * size * itemsize + _gram_chunk_bytes(x_bytes)
-    return size * size * itemsize
+        return size * size * itemsize + kept + _gram_chunk_bytes(x_bytes)
+    return kept
+
+
+def truncated_basis(eigenvalues, eigenvectors, rank, trace):
+    """The `rank` leading eigenpairs of B and the mean of its other eigenvalues.
+
+    Parameters
+    ----------
+    eigenvalues, eigenvectors : arrays
+        Eigenpairs of B in ascending order (as eigh returns them), all or the
+        leading `rank` ones, of either backend.
+    rank : int
+    trace : float
+        The trace of B, from which the rest's mean is found.
+
+    Returns
+    -------
+    eigenvalues, eigenvectors, rest
+        ``rest`` is None when the basis is whole.
+    """
+    size = eigenvectors.shape[0]
+    eigenvalues, eigenvectors = eigenvalues[-rank:], eigenvectors[:, -rank:]
+    if rank >= size:
+        return eigenvalues, eigenvectors, None
+    rest = (trace - float(eigenvalues.sum())) / (size - rank)
+    return eigenvalues, eigenvectors, rest
 
 
 def numpy_preconditioner(X, weights, fit_intercept, dtype):
@@ -235,13 +334,18 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
     ops = NumpyOps(dtype)
     size = X.shape[1] + int(fit_intercept)
     if use_full_basis(size, np.dtype(dtype).itemsize, data_bytes(X)):
-        # In place on the upper triangle of B: only the eigenvectors are new.
+        gram = _weighted_gram(X, weights, fit_intercept, dtype)
+        trace = float(np.trace(gram, dtype=np.float64))
+        rank = basis_rank(size, X.shape[0])
+        # In place on the upper triangle of B: only the (leading) eigenvectors are new.
         eigenvalues, eigenvectors = eigh(
-            _weighted_gram(X, weights, fit_intercept, dtype),
+            gram,
             lower=False,
             overwrite_a=True,
             check_finite=False,
+            subset_by_index=None if rank == size else (size - rank, size - 1),
         )
-        return FeatureCovariancePreconditioner(eigenvalues, eigenvectors, ops)
+        eigenvalues, eigenvectors, rest = truncated_basis(eigenvalues, eigenvectors, rank, trace)
+        return FeatureCovariancePreconditioner(eigenvalues, eigenvectors, ops, rest)
     diagonal = _weighted_squares(X, weights, fit_intercept)
     return FeatureCovariancePreconditioner(diagonal.astype(dtype), None, ops)

@@ -25,7 +25,12 @@ from .._utils._ops import ArrayOps
 from ._duality import DualStep
 from ._kernels import TRIM_FLOOR
 from ._layout import LinearLayout
-from ._preconditioner import FeatureCovariancePreconditioner, use_full_basis
+from ._preconditioner import (
+    FeatureCovariancePreconditioner,
+    basis_rank,
+    truncated_basis,
+    use_full_basis,
+)
 
 __all__ = ["TorchLogisticObjective", "TorchOps"]
 
@@ -597,9 +602,17 @@ class TorchLogisticObjective(LinearLayout):
             if self._preconditioner is None:
                 gram, full = self._weighted_gram()
                 if full:
+                    trace = float(gram.trace())
                     eigenvalues, eigenvectors = torch.linalg.eigh(gram)
+                    rank = basis_rank(gram.shape[0], self.n_samples)
+                    eigenvalues, eigenvectors, rest = truncated_basis(
+                        eigenvalues, eigenvectors, rank, trace
+                    )
                     self._preconditioner = FeatureCovariancePreconditioner(
-                        eigenvalues.to(self.dtype), eigenvectors.to(self.dtype), self.ops
+                        eigenvalues.to(self.dtype),
+                        eigenvectors.to(self.dtype).contiguous(),
+                        self.ops,
+                        rest,
                     )
                 else:
                     self._preconditioner = FeatureCovariancePreconditioner(

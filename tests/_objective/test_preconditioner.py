@@ -120,3 +120,77 @@ def test_preconditioning_reaches_the_same_optimum_with_fewer_evaluations(solver,
     # the certified solves may stand 6e-5 apart)
     np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-5)
     assert results[True][0] < results[False][0]
+
+
+def spiked_inverse(X, weights, curvature, l2, rank):
+    """(c B_r + l2_k I)^{-1} per class, B_r the leading `rank` eigenpairs of B = X~^T W X~
+    and the mean of its other eigenvalues on their complement, built densely."""
+    Xa = np.hstack([X, np.ones((len(X), 1))])
+    B = (Xa * weights[:, None]).T @ Xa
+    values, vectors = np.linalg.eigh(B)
+    top, U = values[-rank:], vectors[:, -rank:]
+    rest = (np.trace(B) - top.sum()) / (len(B) - rank)
+    spiked = U @ np.diag(top) @ U.T + rest * (np.eye(len(B)) - U @ U.T)
+    return [np.linalg.inv(curvature * spiked + lam * np.eye(len(B))) for lam in l2]
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_truncated_basis_applies_the_spiked_inverse(as_sparse, monkeypatch):
+    """Few samples per feature: the leading eigenvectors, and the rest's mean."""
+    monkeypatch.setattr(preconditioner_module, "_MIN_RANK", 3)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 12)) @ rng.standard_normal((12, 12))  # rank 80 // 16 = 5
+    weights = rng.uniform(0.5, 1.5, 80)
+    weights /= weights.sum()
+    matrix = sparse.csr_matrix(X) if as_sparse else X
+    preconditioner = numpy_preconditioner(matrix, weights, True, np.float64)
+    assert preconditioner.rank == 5 and preconditioner.eigenvectors.shape == (13, 5)
+    curvature, l2 = 0.3, np.array([0.02, 0.0, 1.5])
+    V = rng.standard_normal((3, 13))
+    expected = np.array(
+        [inv @ v for inv, v in zip(spiked_inverse(X, weights, curvature, l2, 5), V, strict=True)]
+    )
+    np.testing.assert_allclose(preconditioner.apply(V, curvature, l2), expected, rtol=1e-9)
+    W, b = V[:, :12].copy(), V[:, 12].copy()
+    preconditioner.apply_into(W, b, curvature, l2, W, b)  # in place
+    np.testing.assert_allclose(np.column_stack([W, b]), expected, rtol=1e-9)
+    # the whole basis again when there are samples enough
+    more = numpy_preconditioner(np.vstack([X] * 3), np.full(240, 1 / 240), True, np.float64)
+    assert more.rank == 13 and more.rest is None
+
+
+def test_basis_rank_follows_the_samples_per_feature():
+    rank = preconditioner_module.basis_rank
+    assert rank(257, 10_000) == 257  # many samples per feature: the whole basis
+    assert rank(1281, 4_840) == 4_840 // 16  # Omniglot features
+    assert rank(1281, 100) == 64  # never fewer than the floor
+    assert rank(20, 100) == 20
+    # the memory plan counts the vectors kept
+    kept = preconditioner_module.preconditioner_bytes(1281, 4, 4_840 * 1280 * 4, 4_840)
+    assert kept == 1281 * 302 * 4
+
+
+@pytest.mark.parametrize("solver", [LBFGS, NewtonCG])
+def test_the_truncated_basis_reaches_the_optimum(solver):
+    """Few samples per feature (the truncated basis) and weak regularization:
+    the same certified optimum as without the preconditioner."""
+    X, y = make_frozen_features(600, 150, 8, class_sep=0.4, random_state=1)
+    X = X.astype(np.float64)
+    results = {}
+    for precondition in (False, True):
+        objective = LogisticObjective(
+            X,
+            y,
+            np.ones(len(y)),
+            datafit=MULTINOMIAL,
+            C=np.full(8, 10.0),
+            label_smoothing=np.zeros(8),
+        )
+        result = solver(tol=1e-10, max_iter=5000, precondition=precondition).solve(
+            objective, objective.zeros()
+        )
+        assert result.success
+        if precondition:
+            assert 64 <= objective._preconditioner.rank < 151
+        results[precondition] = objective.canonical(result.x)
+    np.testing.assert_allclose(results[True], results[False], atol=1e-4)

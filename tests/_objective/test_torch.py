@@ -185,3 +185,26 @@ def test_penalty_change_equals_the_numpy_objective(case):
     expected = numpy_objective.penalty_change(new_C)(v)
     got = torch_objective.penalty_change(new_C)(torch_objective.cast(v))
     np.testing.assert_allclose(torch_objective.to_numpy(got), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_truncated_preconditioner_equals_the_numpy_one(device, monkeypatch):
+    """Few samples per feature: both backends keep the same leading eigenvectors."""
+    import sklearn_classreg._objective._preconditioner as preconditioner_module
+
+    monkeypatch.setattr(preconditioner_module, "_MIN_RANK", 3)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((96, 20)) @ rng.standard_normal((20, 20))  # rank 96 // 16 = 6
+    y = np.arange(96) % 4
+    options = dict(
+        datafit=MULTINOMIAL,
+        C=np.array([0.5, 1.0, 2.0, np.inf]),
+        label_smoothing=np.zeros(4),
+    )
+    numpy_objective = LogisticObjective(X, y, np.ones(96), **options)
+    torch_objective = TorchLogisticObjective(X, y, np.ones(96), device=device, **options)
+    v = rng.standard_normal(numpy_objective.n_params)
+    expected = numpy_objective.precondition(v)
+    assert numpy_objective._preconditioner.rank == 6
+    got = torch_objective.precondition(torch.as_tensor(v, device=device))
+    assert torch_objective._preconditioner.rank == 6
+    np.testing.assert_allclose(got.cpu(), expected, rtol=1e-9, atol=1e-12)

@@ -169,7 +169,9 @@ def test_per_class_moves_are_validated_together_on_held_out_folds():
     ):
         for i, t in enumerate(_FRACTIONS):
             C = _moved(grid[g], grid[per_class], leave, t)
-            fitted = Model(C=C, **settings).fit(X[train], y[train])
+            # the reference is exact (tol 1e-12): two fits certified at 1e-8 may
+            # each stand ~5e-6 of the held-out deviance from it, on either side
+            fitted = Model(C=C, tol=1e-12, max_iter=20_000).fit(X[train], y[train])
             proba = fitted.predict_proba(X[test])[np.arange(len(test)), y[test]]
             expected = np.log(proba).mean()  # the negated held-out deviance
             assert results[f"split{fold}_test_score"][i] == pytest.approx(expected, rel=1e-5)
@@ -352,7 +354,7 @@ def test_the_move_validation_starts_from_the_sweep_and_answers_as_from_zero(monk
 
 
 def test_the_hypergradient_starts_from_the_sweep(monkeypatch):
-    """Its first inner solves start at the sweep's certified solutions (no iteration);
+    """Its first inner solves start at the sweep's certified solutions (few iterations);
     the descent then converges to the held-out deviance it reaches from zero, and to
     the same C. Measured (outer_tol 1e-5, the bounds a decade beyond the grid): the
     deviances agreed to 1e-8 and log10 C to 0.005; at outer_tol 1e-3, to 1e-4 and
@@ -376,7 +378,12 @@ def test_the_hypergradient_starts_from_the_sweep(monkeypatch):
         cold_fit = fit(max_outer_iter=0).fit(X, y)
     cold_first = [model.n_iter_[0] for model in cold_fit._fold_solutions]
     cold = fit(**converged).fit(X, y)
-    assert first == [0, 0, 0] and min(cold_first) > 0
+    # The starts are the sweep's certified solutions. Re-certifying one may take a
+    # few iterations: the restart's first certificate is made along the
+    # preconditioned gradient, without the sweep's curvature pairs (measured:
+    # 0, 3 and 0 iterations with the truncated eigenbasis of this 800 x 365 fold,
+    # against 24 or 25 from zero).
+    assert max(first) <= 5 and min(cold_first) >= 4 * max(max(first), 1)
     assert started.hypergradient_converged_ and cold.hypergradient_converged_
     for model in (started, cold):
         _assert_steps_compared_at_equal_precision(model.hypergradient_history_)
