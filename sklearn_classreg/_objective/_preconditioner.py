@@ -27,8 +27,9 @@ Where applying the whole eigenbasis would cost a noticeable share of an
 evaluation (many features next to few samples: d^2 K against n d K flops),
 only the leading eigenvectors are kept, and the rest of the spectrum is
 replaced by its mean (a spiked approximation of B, see `basis_rank`). On the
-Omniglot features (4,840 x 1,280, 242 classes) the basis of 1,281 vectors made
-each L-BFGS iteration 1.5 x as long as without a preconditioner;
+Omniglot features (4,840 x 1,280, 242 classes), an application of the whole
+basis of 1,281 vectors took 8.5 ms against 21 ms for an evaluation (cProfile of
+the main job), and L-BFGS applies it twice per iteration;
 `benchmarks/bench_preconditioner.py` measures the truncation.
 
 B and its eigenvectors are computed in the data's dtype. When they would not
@@ -284,11 +285,12 @@ def basis_rank(size, n_samples):
     return int(min(size, max(_MIN_RANK, n_samples // _SAMPLES_PER_EIGENVECTOR)))
 
 
-def preconditioner_bytes(size, itemsize, x_bytes, n_samples, *, while_built=False):
-    """Bytes the preconditioner keeps, or takes at the peak of building it."""
+def preconditioner_bytes(size, itemsize, x_bytes, rank, *, while_built=False):
+    """Bytes the preconditioner keeps (`rank` eigenvectors), or takes at the peak of
+    building it."""
     if not use_full_basis(size, itemsize, x_bytes):
         return 2 * size * 8
-    kept = size * basis_rank(size, n_samples) * itemsize
+    kept = size * rank * itemsize
     if while_built:
         return size * size * itemsize + kept + _gram_chunk_bytes(x_bytes)
     return kept
@@ -319,7 +321,7 @@ def truncated_basis(eigenvalues, eigenvectors, rank, trace):
     return eigenvalues, eigenvectors, rest
 
 
-def numpy_preconditioner(X, weights, fit_intercept, dtype):
+def numpy_preconditioner(X, weights, fit_intercept, dtype, rank=None):
     """The preconditioner of NumPy / SciPy data.
 
     Parameters
@@ -330,13 +332,15 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype):
     fit_intercept : bool
     dtype : dtype
         Of the vectors it is applied to, and of its computation.
+    rank : int, default=None
+        Eigenvectors kept; by default `basis_rank`'s.
     """
     ops = NumpyOps(dtype)
     size = X.shape[1] + int(fit_intercept)
     if use_full_basis(size, np.dtype(dtype).itemsize, data_bytes(X)):
         gram = _weighted_gram(X, weights, fit_intercept, dtype)
         trace = float(np.trace(gram, dtype=np.float64))
-        rank = basis_rank(size, X.shape[0])
+        rank = basis_rank(size, X.shape[0]) if rank is None else min(int(rank), size)
         # In place on the upper triangle of B: only the (leading) eigenvectors are new.
         eigenvalues, eigenvectors = eigh(
             gram,

@@ -203,7 +203,7 @@ class TorchLogisticObjective(LinearLayout):
     ----------
     X : {ndarray, CSR matrix, torch.Tensor} of shape (n_samples, n_features)
         float32 or float64.
-    y, sample_weight, datafit, C, label_smoothing, logit_penalty, fit_intercept
+    y, sample_weight, datafit, C, label_smoothing, logit_penalty, fit_intercept, whole_basis
         As for `LogisticObjective`.
     device : str or torch.device, default=None
         "cuda" when available, else "cpu".
@@ -231,6 +231,7 @@ class TorchLogisticObjective(LinearLayout):
         device=None,
         chunk_rows=None,
         stream=None,
+        whole_basis=False,
         dtype=None,
     ):
         self.device = resolve_device(device)
@@ -261,7 +262,11 @@ class TorchLogisticObjective(LinearLayout):
             device=device,
             chunk_rows=chunk_rows,
             stream=stream,
+            whole_basis=whole_basis,
         )
+        size = self.n_features + int(fit_intercept)
+        # eigenvectors of the preconditioner's basis
+        self.basis_rank = size if whole_basis else basis_rank(size, self.n_samples)
         self._true_class_accumulator = None
         self._init_layout()
         self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
@@ -604,9 +609,8 @@ class TorchLogisticObjective(LinearLayout):
                 if full:
                     trace = float(gram.trace())
                     eigenvalues, eigenvectors = torch.linalg.eigh(gram)
-                    rank = basis_rank(gram.shape[0], self.n_samples)
                     eigenvalues, eigenvectors, rest = truncated_basis(
-                        eigenvalues, eigenvectors, rank, trace
+                        eigenvalues, eigenvectors, self.basis_rank, trace
                     )
                     self._preconditioner = FeatureCovariancePreconditioner(
                         eigenvalues.to(self.dtype),

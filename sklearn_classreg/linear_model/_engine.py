@@ -290,6 +290,8 @@ class Engine:
             label_smoothing=problem.label_smoothing,
             logit_penalty=self.logit_penalty,
             fit_intercept=self.fit_intercept,
+            # Newton-CG's conjugate gradients need the whole eigenbasis (`basis_rank`)
+            whole_basis=self.solver == "newton-cg",
         )
         data = (problem.X, problem.y_index, problem.sample_weight)
         if self.backend == "torch":

@@ -166,7 +166,7 @@ def test_basis_rank_follows_the_samples_per_feature():
     assert rank(1281, 100) == 64  # never fewer than the floor
     assert rank(20, 100) == 20
     # the memory plan counts the vectors kept
-    kept = preconditioner_module.preconditioner_bytes(1281, 4, 4_840 * 1280 * 4, 4_840)
+    kept = preconditioner_module.preconditioner_bytes(1281, 4, 4_840 * 1280 * 4, 302)
     assert kept == 1281 * 302 * 4
 
 
@@ -194,3 +194,20 @@ def test_the_truncated_basis_reaches_the_optimum(solver):
             assert 64 <= objective._preconditioner.rank < 151
         results[precondition] = objective.canonical(result.x)
     np.testing.assert_allclose(results[True], results[False], atol=1e-4)
+
+
+def test_newton_cg_keeps_the_whole_basis():
+    """The engine asks for the whole eigenbasis for Newton-CG, and the objective
+    plans its memory with the basis it keeps."""
+    from sklearn_classreg import ClassWiseRegularizedLogisticRegression
+    from sklearn_classreg.linear_model._engine import Engine, validate_problem
+
+    X, y = make_frozen_features(600, 150, 8, class_sep=0.4, random_state=1)
+    for solver, rank in (("lbfgs", 64), ("newton-cg", 151)):
+        model = ClassWiseRegularizedLogisticRegression(solver=solver, C=10.0)
+        problem = validate_problem(model, X, y, None)
+        objective = Engine.of(model).objective(problem, np.full(8, 10.0))
+        assert objective.basis_rank == rank
+        objective.precondition(objective.zeros())
+        assert objective._preconditioner.rank == rank
+        assert objective.float64_twin().basis_rank == rank
