@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import frozen_features, machine_description, make_problem, markdown_table
 from bench_default_cost import banking77_features
 
+import sklearn_classreg._objective._layout as layout_module
 import sklearn_classreg._objective._preconditioner as preconditioner_module
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
 from sklearn_classreg._objective._penalty import check_C
@@ -58,14 +59,17 @@ HYPERGRADIENT_C = 48.3  # the main job's best global C on the Omniglot sample
 
 @contextmanager
 def basis(rule):
-    """The preconditioner keeps the whole eigenbasis ("whole") or `basis_rank`'s ("n/16")."""
-    rank = preconditioner_module.basis_rank
+    """Objectives made inside keep the whole eigenbasis ("whole") or `basis_rank`'s ("n/16").
+
+    The objectives take their rank from `basis_rank` as `_layout` imported it.
+    """
+    rank = layout_module.basis_rank
     if rule == "whole":
-        preconditioner_module.basis_rank = lambda size, n_samples: size
+        layout_module.basis_rank = lambda size, n_samples: size
     try:
         yield
     finally:
-        preconditioner_module.basis_rank = rank
+        layout_module.basis_rank = rank
 
 
 def load(problem):
@@ -110,7 +114,9 @@ def time_hypergradient(problems):
     """The three folds' conjugate gradients from zero (a fresh preconditioner each)."""
     start, products = time.perf_counter(), 0
     for problem in problems:
-        problem.train._preconditioner, problem.v = None, None
+        train = problem.train  # made outside `basis`: its rank follows the rule in force
+        train.basis_rank = layout_module.basis_rank(train.n_features + 1, train.n_samples)
+        train._preconditioner, problem.v = None, None
         products += hypergradient(problem, cg_tol=1e-3, cg_max_iter=5000)[2]
     return time.perf_counter() - start, products, np.nan
 

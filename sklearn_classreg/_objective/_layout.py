@@ -11,6 +11,7 @@ import numpy as np
 from .._utils._backend import to_numpy_if_tensor
 from .._utils._threads import split_rows
 from ._duality import duality_gap, gradient_term, penalty_strengths, refined_duality_gap
+from ._preconditioner import basis_rank
 
 __all__ = ["LinearLayout"]
 
@@ -19,13 +20,17 @@ class LinearLayout:
     """Layout of the parameters of a linear model with n_outputs rows.
 
     Subclasses set ``ops`` (their backend's `ArrayOps`), ``n_outputs``,
-    ``n_features``, ``fit_intercept``, ``n_classes``, ``total_weight``,
+    ``n_samples``, ``n_features``, ``fit_intercept``, ``n_classes``, ``total_weight``,
     ``datafit`` and ``dtype``, then call `_init_layout` and `set_C`, and
     implement `_class_sums`.
     """
 
-    def _init_layout(self):
-        self.n_params = self.n_outputs * (self.n_features + int(self.fit_intercept))
+    def _init_layout(self, whole_basis=False):
+        """Derived sizes; `whole_basis` keeps the preconditioner's whole eigenbasis."""
+        size = self.n_features + int(self.fit_intercept)
+        self.n_params = self.n_outputs * size
+        # eigenvectors of the preconditioner's basis (see `basis_rank`)
+        self.basis_rank = size if whole_basis else basis_rank(size, self.n_samples)
         self._gap_moments = None  # what the duality gap needs of the data, made once
         self._twin = None  # float64 twin, built on first use
 

@@ -14,12 +14,7 @@ from .._utils._ops import NumpyOps
 from .._utils._threads import blas_num_threads, run_blocks, split_rows
 from ._duality import DualStep
 from ._layout import LinearLayout
-from ._preconditioner import (
-    basis_rank,
-    data_bytes,
-    numpy_preconditioner,
-    preconditioner_bytes,
-)
+from ._preconditioner import data_bytes, numpy_preconditioner, preconditioner_bytes
 
 __all__ = ["LogisticObjective"]
 
@@ -143,7 +138,7 @@ class LogisticObjective(LinearLayout):
         self.n_samples, self.n_features = X.shape
         self.n_classes = len(label_smoothing)
         self.n_outputs = datafit.n_outputs(self.n_classes)
-        self._init_layout()
+        self._init_layout(whole_basis)
         self.y = np.ascontiguousarray(y, dtype=np.intp)
         total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.total_weight = total_weight
@@ -156,9 +151,6 @@ class LogisticObjective(LinearLayout):
         self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
 
         self._x_bytes = data_bytes(X)
-        size = self.n_features + int(fit_intercept)
-        # eigenvectors of the preconditioner's basis
-        self.basis_rank = size if whole_basis else basis_rank(size, self.n_samples)
         row_bytes = self.n_outputs * self.dtype.itemsize
         casting = self.dtype != X.dtype and not sparse.issparse(X)
         if casting:  # the float64 twin of float32 data: the cast chunk of X counts too

@@ -27,7 +27,6 @@ from ._kernels import TRIM_FLOOR
 from ._layout import LinearLayout
 from ._preconditioner import (
     FeatureCovariancePreconditioner,
-    basis_rank,
     truncated_basis,
     use_full_basis,
 )
@@ -264,11 +263,8 @@ class TorchLogisticObjective(LinearLayout):
             stream=stream,
             whole_basis=whole_basis,
         )
-        size = self.n_features + int(fit_intercept)
-        # eigenvectors of the preconditioner's basis
-        self.basis_rank = size if whole_basis else basis_rank(size, self.n_samples)
         self._true_class_accumulator = None
-        self._init_layout()
+        self._init_layout(whole_basis)
         self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
         self.set_C(C)
         self.logit_penalty = float(logit_penalty)
@@ -614,7 +610,7 @@ class TorchLogisticObjective(LinearLayout):
                     )
                     self._preconditioner = FeatureCovariancePreconditioner(
                         eigenvalues.to(self.dtype),
-                        eigenvectors.to(self.dtype).contiguous(),
+                        eigenvectors.to(self.dtype),
                         self.ops,
                         rest,
                     )
