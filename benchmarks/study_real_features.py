@@ -31,11 +31,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import frozen_features, machine_description, markdown_table
+from _common import BANKING77, frozen_features, machine_description, markdown_table
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
-BANKING77 = ROOT.parent / "shared" / "data" / "banking77"
 
 # (label, the totals' key, its interval's keys or None)
 ROWS = [
