@@ -296,7 +296,7 @@ class _Descent:
         if self.callback is not None:
             self.callback(entry)
 
-    def step(self, iteration, max_radius):
+    def step(self, max_radius):
         """One trust-region step from theta: accepted, or undone with a smaller radius."""
         precision, theta, gradient = self.precision, self.theta, self.gradient
         # after a rejected step, the steepest descent: it descends within a small
@@ -340,7 +340,7 @@ class _Descent:
         for iteration in range(1, max_outer_iter + 1):
             if self.measure <= outer_tol:
                 break
-            trial_loss, trial_gradient, products = self.step(iteration, max_radius)
+            trial_loss, trial_gradient, products = self.step(max_radius)
             stuck = self.radius < min_radius
             self.refine_if_due(ending=stuck or iteration == max_outer_iter)
             self.record(iteration, trial_loss, trial_gradient, products, self.accepted)
