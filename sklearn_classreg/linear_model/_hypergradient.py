@@ -214,16 +214,12 @@ def optimise_log_C(
         max_iter=max_iter,
         cg_max_iter=cg_max_iter,
         memory=memory,
-        callback=callback,
-    )
-    return descent.run(
-        theta,
         max_outer_iter=max_outer_iter,
         outer_tol=outer_tol,
-        radius=initial_radius,
-        max_radius=max_radius,
-        min_radius=min_radius,
+        radii=(initial_radius, max_radius, min_radius),
+        callback=callback,
     )
+    return descent.run(theta)
 
 
 class _Descent:
@@ -233,10 +229,25 @@ class _Descent:
     # the coarse phase ends when the stationarity is this fraction of its start
     _REFINE_AT = 0.1
 
-    def __init__(self, problems, *, bounds, precision, max_iter, cg_max_iter, memory, callback):
+    def __init__(
+        self,
+        problems,
+        *,
+        bounds,
+        precision,
+        max_iter,
+        cg_max_iter,
+        memory,
+        max_outer_iter,
+        outer_tol,
+        radii,
+        callback,
+    ):
         self.problems, self.bounds, self.precision = problems, bounds, precision
         self.max_iter, self.cg_max_iter, self.memory = max_iter, cg_max_iter, memory
-        self.callback = callback
+        self.max_outer_iter, self.outer_tol, self.callback = max_outer_iter, outer_tol, callback
+        initial_radius, self.max_radius, self.min_radius = radii
+        self.radius, self.accepted = float(initial_radius), True
         self.history, self.pairs = [], []
         # inner solves that ended above their tolerance, conjugate gradients cut at
         # cg_max_iter, and the products of the last evaluation
@@ -296,7 +307,7 @@ class _Descent:
         if self.callback is not None:
             self.callback(entry)
 
-    def step(self, max_radius):
+    def step(self):
         """One trust-region step from theta: accepted, or undone with a smaller radius."""
         precision, theta, gradient = self.precision, self.theta, self.gradient
         # after a rejected step, the steepest descent: it descends within a small
@@ -315,7 +326,7 @@ class _Descent:
         if self.accepted:
             length = np.abs(step).max()
             if trial_loss - loss <= 0.5 * predicted and length >= 0.99 * self.radius:
-                self.radius = min(2 * self.radius, max_radius)
+                self.radius = min(2 * self.radius, self.max_radius)
             _add_pair(self.pairs, step, trial_gradient - gradient, self.memory)
         else:
             for problem, (x, v) in zip(self.problems, saved, strict=True):
@@ -327,10 +338,9 @@ class _Descent:
             self.move_to(theta)
         return trial_loss, trial_gradient, products
 
-    def run(self, theta, *, max_outer_iter, outer_tol, radius, max_radius, min_radius):
+    def run(self, theta):
         lower, upper = self.bounds
-        self.outer_tol, self.radius, self.accepted = outer_tol, float(radius), True
-        self.trial_tol = self.precision.inner_tol
+        max_outer_iter, outer_tol = self.max_outer_iter, self.outer_tol
         self.move_to(np.clip(np.asarray(theta, dtype=np.float64), lower, upper))
         self.first = self.measure
         self.refine_if_due(ending=max_outer_iter == 0)
@@ -340,14 +350,14 @@ class _Descent:
         for iteration in range(1, max_outer_iter + 1):
             if self.measure <= outer_tol:
                 break
-            trial_loss, trial_gradient, products = self.step(max_radius)
-            stuck = self.radius < min_radius
+            trial_loss, trial_gradient, products = self.step()
+            stuck = self.radius < self.min_radius
             self.refine_if_due(ending=stuck or iteration == max_outer_iter)
             self.record(iteration, trial_loss, trial_gradient, products, self.accepted)
             if stuck:
                 precision = self.precision
                 message = (
-                    f"no decrease within a radius of {min_radius:g} in log C: the "
+                    f"no decrease within a radius of {self.min_radius:g} in log C: the "
                     "hypergradient does not predict the loss at this precision (inner "
                     f"tol {precision.inner_tol:.2g}, cg_tol {precision.cg_tol:.2g})"
                 )
