@@ -33,10 +33,10 @@ REAL_C = {"omniglot": 0.1, "banking77": 0.1}
 
 def make_problem(size, seed=0):
     """A float32 problem: synthetic frozen-feature-like of a benchmark size, or real."""
+    if size == "omniglot":
+        return omniglot_features()  # standardised
     if size == "banking77":
         return banking77_features(standardise=True)
-    if size in REAL:
-        return omniglot_features()
     n_samples, n_features, n_classes = SIZES[size]
     X, y = make_frozen_features(
         n_samples, n_features, n_classes, class_sep=0.3, noise=1.0, random_state=seed

@@ -38,8 +38,13 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import frozen_features, machine_description, make_problem, markdown_table
-from bench_default_cost import banking77_features
+from _common import (
+    banking77_features,
+    frozen_features,
+    machine_description,
+    make_problem,
+    markdown_table,
+)
 
 import sklearn_classreg._objective._layout as layout_module
 import sklearn_classreg._objective._preconditioner as preconditioner_module
