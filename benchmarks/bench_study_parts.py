@@ -5,10 +5,16 @@ Run from the repository root (arguments go to the main job)::
     python benchmarks/bench_study_parts.py                  # the default job: Omniglot sample
     python benchmarks/bench_study_parts.py --Cs 1e-3:1e1:8 --cv 3
 
-Prints one line per part as it ends (the sweep, the analysis, the chance level,
-the ``per_class`` choice's move validation, the ``hypergradient`` choice, the
-coupled-oracle refits, the realised refits), then the total. The parts are
-timed by wrapping the study's own functions, so the job is the one
+    python benchmarks/bench_study_parts.py --sweep both --cache EMPTY_FOLDER  # cold banks
+
+Prints one line per part as it ends, then the total. The C study's parts: the
+sweep, the analysis, the chance level, the ``per_class`` choice's move
+validation, the ``hypergradient`` choice, the coupled-oracle refits, the
+realised refits. With images, the clean features' extraction; then for the
+augmentation study and the joint grid (``--sweep both``): the feature banks'
+extraction, the sweep on the banks, the class-conditional refits, and the
+whole study; the discriminant view; the report. The parts are timed by
+wrapping the package's own functions, so the job is the one
 ``python -m sklearn_classreg`` runs. Run it alone on the machine.
 """
 
@@ -17,8 +23,12 @@ import sys
 import tempfile
 import time
 
+import sklearn_classreg.cli as cli
+import sklearn_classreg.feature_extraction as feature_extraction
 import sklearn_classreg.linear_model._cv as cv
+import sklearn_classreg.model_selection._augmentation as augmentation
 import sklearn_classreg.model_selection._study as study
+import sklearn_classreg.report as report
 from sklearn_classreg.cli import main as job
 
 PARTS = [
@@ -29,6 +39,13 @@ PARTS = [
     (cv.ClassWiseRegularizationCV, "_hypergradient", "hypergradient"),
     (study, "coupled_gain", "coupled-oracle refits"),
     (study.ClassWiseStudy, "_realise", "realised refits"),
+    (cli, "_features", "clean features (extraction)"),
+    (feature_extraction, "extract_feature_banks", "augmentation: feature banks"),
+    (augmentation, "augmented_records", "augmentation: sweep on the banks"),
+    (augmentation.AugmentationStudy, "_realise_strengths", "augmentation: realised refits"),
+    (augmentation.AugmentationStudy, "fit", "augmentation study, whole"),
+    (augmentation.AugmentationStudy, "upstream_view", "discriminant view"),
+    (report, "write_report", "report"),
 ]
 
 
