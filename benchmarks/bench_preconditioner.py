@@ -46,7 +46,7 @@ from _common import (
     markdown_table,
 )
 
-import sklearn_classreg._objective._layout as layout_module
+import sklearn_classreg._objective._linear as layout_module
 import sklearn_classreg._objective._preconditioner as preconditioner_module
 from sklearn_classreg import ClassWiseRegularizedLogisticRegression as Model
 from sklearn_classreg._objective._penalty import check_C
@@ -66,7 +66,7 @@ HYPERGRADIENT_C = 48.3  # the main job's best global C on the Omniglot sample
 def basis(rule):
     """Objectives made inside keep the whole eigenbasis ("whole") or `basis_rank`'s ("n/16").
 
-    The objectives take their rank from `basis_rank` as `_layout` imported it.
+    The objectives take their rank from `basis_rank` as `_linear` imported it.
     """
     rank = layout_module.basis_rank
     if rule == "whole":

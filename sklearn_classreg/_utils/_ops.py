@@ -57,6 +57,18 @@ class ArrayOps:
         """An array of the backend as a NumPy array (on the host)."""
         raise NotImplementedError
 
+    def float64_zeros(self, shape):
+        """A zero-filled float64 array of the backend (on its device): for sums."""
+        raise NotImplementedError
+
+    def as_float64(self, values):
+        """NumPy values as a float64 array of the backend (on its device)."""
+        raise NotImplementedError
+
+    def as_labels(self, y):
+        """Integer class indices (NumPy) as an integer array of the backend."""
+        raise NotImplementedError
+
     def copy(self, a):
         """A new array with the values of `a`."""
         raise NotImplementedError
@@ -115,6 +127,15 @@ class NumpyOps(ArrayOps):
 
     def to_numpy(self, a):
         return a
+
+    def float64_zeros(self, shape):
+        return np.zeros(shape, dtype=np.float64)
+
+    def as_float64(self, values):
+        return np.ascontiguousarray(values, dtype=np.float64)
+
+    def as_labels(self, y):
+        return np.ascontiguousarray(y, dtype=np.intp)
 
     def copy(self, a):
         return a.copy()

@@ -8,7 +8,10 @@ torch = pytest.importorskip("torch")
 
 from sklearn_classreg._objective._datafit import BINOMIAL, MULTINOMIAL  # noqa: E402
 from sklearn_classreg._objective._logistic import LogisticObjective  # noqa: E402
-from sklearn_classreg._objective._torch import TorchLogisticObjective  # noqa: E402
+from sklearn_classreg._objective._torch import (  # noqa: E402
+    _DATAFITS,
+    TorchLogisticObjective,
+)
 
 
 def problem(n_classes=4, n_samples=150, n_features=6, dtype=np.float64, seed=0):
@@ -112,6 +115,80 @@ def test_equals_the_numpy_objective(case, dtype, rtol, device):
         atol=10 * rtol,
     )
     np.testing.assert_allclose(torch_objective.class_curvature, numpy_objective.class_curvature)
+
+
+@pytest.mark.parametrize("datafit", [MULTINOMIAL, BINOMIAL], ids=lambda d: d.name)
+@pytest.mark.parametrize("logit_penalty", [0.0, 0.3])
+def test_torch_kernels_equal_the_numba_kernels_in_the_datafit_signature(datafit, logit_penalty):
+    # The torch datafit is the numba one written with torch operations: on one
+    # chunk, each kernel leaves the same logits, state and sums.
+    rng = np.random.default_rng(7)
+    n_classes = 5 if datafit.shift_invariant else 2
+    n_outputs, n_rows = datafit.n_outputs(n_classes), 40
+    z = 3 * rng.standard_normal((n_rows, n_outputs))
+    v = rng.standard_normal((n_rows, n_outputs))
+    intercept, v_intercept = rng.standard_normal(n_outputs), rng.standard_normal(n_outputs)
+    y = rng.integers(0, n_classes, n_rows)
+    weights = rng.uniform(0.0, 2.0, n_rows)
+    weights[:3] = 0.0  # rows without weight are skipped by the certificate's sums
+    smoothing = rng.uniform(0.0, 0.3, n_classes)
+    steps = np.array([0.5, 1.0, 1.6])
+    torch_datafit = _DATAFITS[datafit.name]
+    t = torch.as_tensor
+
+    def run(kernels, array, labels):
+        z_, v_ = array(z.copy()), array(v.copy())
+        state, sums = array(np.empty_like(z)), array(np.zeros((4, n_classes)))
+        loss = kernels.loss_gradient(
+            z_,
+            array(intercept),
+            labels,
+            array(weights),
+            array(smoothing),
+            logit_penalty,
+            state,
+            sums,
+        )
+        recomputed = array(z.copy())
+        kernels.hessian_state(
+            recomputed, array(intercept), array(weights), logit_penalty, recomputed
+        )
+        hessp_sums = array(np.zeros(n_outputs))
+        kernels.hessp(v_, array(v_intercept), state, array(weights), logit_penalty, hessp_sums)
+        dual_v = array(v.copy())
+        dual_sums = array(np.zeros((len(steps) + 1, 2 * n_classes + 2)))
+        kernels.dual_step(
+            array(z.copy()),
+            array(intercept),
+            dual_v,
+            array(v_intercept),
+            labels,
+            array(weights),
+            steps,
+            dual_sums,
+        )
+        outputs = (loss, z_, state, sums, recomputed, v_, hessp_sums, dual_v, dual_sums)
+        return [np.asarray(o.cpu() if hasattr(o, "cpu") else o, dtype=float) for o in outputs]
+
+    expected = run(datafit, np.asarray, y.astype(np.intp))
+    got = run(torch_datafit, lambda a: t(a, dtype=torch.float64), t(y))
+    for name, a, b in zip(
+        [
+            "loss",
+            "gradient",
+            "state",
+            "sums",
+            "hessian state",
+            "hessp",
+            "hessp sums",
+            "dual move",
+            "dual sums",
+        ],
+        got,
+        expected,
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
 @pytest.mark.parametrize("n_classes", [2, 5])
