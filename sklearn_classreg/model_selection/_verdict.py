@@ -176,13 +176,23 @@ def verdict(totals, *, metric, param_label, alpha, subject="regularization"):
     return lines + _chance_lines(totals, param_label, alpha)
 
 
+def _listed(names):
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _chance_lines(totals, param_label, alpha):
     """The chance-level sentence, when it was computed."""
     lines = []
     if _finite(totals, "spread_p_value"):
-        differ = (
-            float(totals["spread_p_value"]) < alpha and float(totals["oracle_gap_p_value"]) < alpha
-        )
+        tests = {
+            "the spread": float(totals["spread_p_value"]),
+            "the oracle gap": float(totals["oracle_gap_p_value"]),
+        }
+        if _finite(totals, "split_half_p_value"):
+            tests["the halves' agreement"] = float(totals["split_half_p_value"])
+        beyond = [name for name, p in tests.items() if p < alpha]
+        within = [name for name in tests if name not in beyond]
         log_scale = totals.get("spread_scale", "log10") == "log10"
         spread = f"{float(totals['chance_spread']):.2f}" + (" decades" if log_scale else "")
         sentence = (
@@ -202,10 +212,15 @@ def _chance_lines(totals, param_label, alpha):
                 f"rho = {float(totals['split_half_spearman']):.2f} "
                 f"(p = {float(totals['split_half_p_value']):.3g})."
             )
-        sentence += (
-            " The classes' optima differ beyond chance."
-            if differ
-            else " The spread is within what chance produces."
-        )
+        if {"the spread", "the oracle gap"} <= set(beyond):
+            sentence += " The classes' optima differ beyond chance."
+        elif not beyond:
+            sentence += " The spread is within what chance produces."
+        else:  # e.g. a few classes that differ, too few to widen the spread of all
+            sentence += (
+                f" Mixed evidence: {_listed(beyond)} beyond chance, {_listed(within)} within "
+                "it; some classes' optima may differ, not enough for both the spread and the "
+                "oracle gap to show it."
+            )
         lines.append(("How far the spread of optima is from chance", sentence))
     return lines

@@ -122,3 +122,28 @@ def test_an_unconverged_coupled_oracle_may_be_higher():
     assert short[heading].startswith(converged[heading])
     assert "stopped before it converged (stationarity 0.012 after 30 steps)" in short[heading]
     assert "may be higher" in short[heading]
+
+
+def test_the_chance_conclusion_names_mixed_evidence():
+    # As measured on the Omniglot augmentation study: most classes best at one
+    # strength (a spread of zero), while the oracle gap and the halves' agreement
+    # are far beyond chance. The conclusion must not call it all chance.
+    def conclusion(**changes):
+        lines = dict(verdict(_totals(**changes), metric="recall", param_label="C", alpha=0.05))
+        return lines["How far the spread of optima is from chance"]
+
+    mixed = conclusion(spread_p_value=1.0, oracle_gap_p_value=0.001, split_half_p_value=0.001)
+    assert "within what chance produces" not in mixed
+    assert (
+        "Mixed evidence: the oracle gap and the halves' agreement beyond chance, the spread "
+        "within it" in mixed
+    )
+    only_halves = conclusion(split_half_p_value=0.01)
+    assert (
+        "Mixed evidence: the halves' agreement beyond chance, the spread and the oracle gap"
+        in (only_halves)
+    )
+    both = conclusion(spread_p_value=0.01, oracle_gap_p_value=0.01)
+    assert "differ beyond chance" in both and "Mixed" not in both
+    none = conclusion()
+    assert "within what chance produces" in none and "Mixed" not in none
