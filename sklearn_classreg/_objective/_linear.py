@@ -66,24 +66,18 @@ class LinearObjective:
 
     A backend's constructor sets ``dtype`` (in its array type), ``ops``,
     ``rows`` (with ``chunk_rows``), ``chunk_datafit`` and ``_arguments`` (its
-    constructor's arguments, for `float64_twin`), then calls `_set_up`.
+    constructor's arguments but C and dtype: X, y, sample_weight, datafit,
+    label_smoothing, logit_penalty, fit_intercept, whole_basis and its own; for
+    `_set_up` and `float64_twin`), then calls `_set_up`.
     """
 
-    def _set_up(
-        self,
-        shape,
-        y,
-        sample_weight,
-        *,
-        datafit,
-        C,
-        label_smoothing,
-        logit_penalty,
-        fit_intercept,
-        whole_basis,
-        x_bytes,
-    ):
-        """What every backend's constructor shares; `y` and `sample_weight` are NumPy."""
+    def _set_up(self, shape, C, x_bytes):
+        """What every backend's constructor shares, from X's `shape` and size in bytes, C,
+        and the data and settings in ``_arguments`` (``y`` and ``sample_weight`` NumPy)."""
+        arguments = self._arguments
+        y, sample_weight, datafit = (arguments[k] for k in ("y", "sample_weight", "datafit"))
+        label_smoothing, logit_penalty = arguments["label_smoothing"], arguments["logit_penalty"]
+        fit_intercept, whole_basis = arguments["fit_intercept"], arguments["whole_basis"]
         self.n_samples, self.n_features = shape
         self.datafit = datafit
         self.fit_intercept = fit_intercept

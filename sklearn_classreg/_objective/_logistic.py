@@ -255,15 +255,4 @@ class LogisticObjective(LinearObjective):
             chunk_rows = max(min_rows, int(budget // row_bytes))
         chunk_rows = int(max(1, min(n_samples, chunk_rows)))
         self.rows = _Rows(X, self.dtype, chunk_rows)
-        self._set_up(
-            X.shape,
-            y,
-            sample_weight,
-            datafit=datafit,
-            C=C,
-            label_smoothing=label_smoothing,
-            logit_penalty=logit_penalty,
-            fit_intercept=fit_intercept,
-            whole_basis=whole_basis,
-            x_bytes=x_bytes,
-        )
+        self._set_up(X.shape, C, x_bytes)

@@ -549,15 +549,4 @@ class TorchLogisticObjective(LinearObjective):
             chunk_rows = budget // (6 * n_outputs * self.numpy_dtype.itemsize)
         chunk_rows = int(max(1, min(n_samples, chunk_rows)))
         self.rows = _RowSource(X, self.device, chunk_rows, stream, ops=self.ops, x_bytes=x_bytes)
-        self._set_up(
-            X.shape,
-            y,
-            sample_weight,
-            datafit=datafit,
-            C=C,
-            label_smoothing=label_smoothing,
-            logit_penalty=logit_penalty,
-            fit_intercept=fit_intercept,
-            whole_basis=whole_basis,
-            x_bytes=x_bytes,
-        )
+        self._set_up(X.shape, C, x_bytes)
