@@ -413,10 +413,25 @@ def _figures_html(figures, out, prefix):
     return "".join(parts)
 
 
+def _descent_history(study):
+    """The coupled oracle's hypergradient descent, one row per step, or None."""
+    import pandas as pd
+
+    oracle = getattr(study, "coupled_oracle_", None)
+    history = getattr(oracle, "hypergradient_history_", None)
+    return pd.DataFrame(history) if history else None
+
+
 def _write_study_files(study, out, prefix):
+    """The study's tables: returns the names of the files written."""
     study.summary_.to_csv(out / f"{prefix}summary.csv")
     study.totals_.to_csv(out / f"{prefix}totals.csv", header=["value"])
     study.curve_.to_csv(out / f"{prefix}curve.csv", index=False)
+    names = [f"{prefix}summary.csv", f"{prefix}totals.csv", f"{prefix}curve.csv"]
+    history = _descent_history(study)
+    if history is not None:
+        history.to_csv(out / f"{prefix}hypergradient.csv", index=False)
+        names.append(f"{prefix}hypergradient.csv")
     try:
         curve = study.curve_.copy()
         curve[study.param_name] = curve[study.param_name].astype(str)
@@ -424,11 +439,21 @@ def _write_study_files(study, out, prefix):
         curve.to_parquet(out / f"{prefix}curve.parquet", index=False)
     except ImportError:
         pass
+    return names
+
+
+def _history_note(files):
+    if not any(name.endswith("hypergradient.csv") for name in files):
+        return ""
+    return (
+        " hypergradient.csv: the coupled oracle's descent, one row per step (its loss, "
+        "stationarity, trust radius, precisions and conjugate-gradient products)."
+    )
 
 
 def _study_html(study, out, prefix, heading_level=2):
     """The block of a fitted study: its files written under `prefix`, its HTML returned."""
-    _write_study_files(study, out, prefix)
+    files = _write_study_files(study, out, prefix)
     figure_html = _figures_html(_study_figures(study), out, prefix)
     summary = study.summary_.copy()
     summary.insert(0, "support", summary.pop("support"))
@@ -459,8 +484,7 @@ of the shared sweep. Metric: {html.escape(study.metric)}.</p>
 <{h}>Per class</{h}>
 <p class="muted">Click a column to sort. Rows in green: a significant honest gain.</p>
 {_table(summary, table_id)}
-<p class="muted">Files: {prefix}summary.csv, {prefix}totals.csv, {prefix}curve.csv, the figures
-as PNG.</p>"""
+<p class="muted">Files: {", ".join(files)}, the figures as PNG.{_history_note(files)}</p>"""
 
 
 def _section_html(section, out):
@@ -488,8 +512,9 @@ def write_report(
     Files: ``index.html`` (self-contained: figures embedded, no external
     resource), ``summary.csv`` (one row per class), ``totals.csv``,
     ``curve.csv`` (the tidy validation curve; also ``curve.parquet`` when
-    pyarrow is installed) and the figures as PNG; each section's files
-    carry its name as a prefix.
+    pyarrow is installed), ``hypergradient.csv`` (the coupled oracle's
+    descent, one row per step, when it was computed) and the figures as PNG;
+    each section's files carry its name as a prefix.
 
     Parameters
     ----------

@@ -61,10 +61,17 @@ def test_report_files_are_written(report):
         "realised_gain_hypergradient.png",
         "realised_gain_naive.png",
         "realised_vs_oracle.png",
+        "hypergradient.csv",
     ):
         assert (out / name).is_file(), name
     summary = pd.read_csv(out / "summary.csv", index_col=0)
     assert len(summary) == 6 and "honest_gain" in summary
+    # the coupled oracle's descent, step by step (the start is step 0)
+    descent = pd.read_csv(out / "hypergradient.csv")
+    history = study.coupled_oracle_.hypergradient_history_
+    assert descent["iteration"].tolist() == list(range(len(history)))
+    np.testing.assert_allclose(descent["stationarity"], [e["stationarity"] for e in history])
+    assert {"theta_loss", "radius", "accepted", "cg_products"} <= set(descent.columns)
     page = index.read_text()
     assert page.count("data:image/png;base64,") == 10
     assert not re.search(r"""(src|href)=["']https?://""", page), "the page fetches resources"
