@@ -442,11 +442,12 @@ def _write_study_files(study, out, prefix):
     return names
 
 
-def _history_note(files):
-    if not any(name.endswith("hypergradient.csv") for name in files):
+def _history_note(files, prefix):
+    name = f"{prefix}hypergradient.csv"
+    if name not in files:
         return ""
     return (
-        " hypergradient.csv: the coupled oracle's descent, one row per step (its loss, "
+        f" {name}: the coupled oracle's descent, one row per step (its loss, "
         "stationarity, trust radius, precisions and conjugate-gradient products)."
     )
 
@@ -467,6 +468,7 @@ def _study_html(study, out, prefix, heading_level=2):
         else ""
     )
     table_id = f"{prefix}classes" if prefix else "classes"
+    history = _history_note(files, prefix)
     return f"""{_grid_warnings(study)}
 <{h}>Verdict</{h}>
 {_verdict(study)}
@@ -484,7 +486,7 @@ of the shared sweep. Metric: {html.escape(study.metric)}.</p>
 <{h}>Per class</{h}>
 <p class="muted">Click a column to sort. Rows in green: a significant honest gain.</p>
 {_table(summary, table_id)}
-<p class="muted">Files: {", ".join(files)}, the figures as PNG.{_history_note(files)}</p>"""
+<p class="muted">Files: {", ".join(files)}, the figures as PNG.{history}</p>"""
 
 
 def _section_html(section, out):
