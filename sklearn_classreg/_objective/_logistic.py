@@ -2,9 +2,13 @@
 
 BLAS (or scipy.sparse) does the two products that dominate the cost, X @ W^T
 and R^T @ X; a numba kernel (`_kernels.py`) makes one fused pass over the
-logits in between, on blocks of rows run by a few threads. Rows are processed
-in chunks so that no buffer of shape (n_samples, n_classes) is needed: the
-extra memory of an evaluation is one chunk of logits, whatever the number of
+logits in between. All three run as blocks taken dynamically by a few threads
+(`_utils/_threads.py`): the kernel on blocks of rows, the products on blocks
+of rows (X @ W^T) or of features (R^T @ X), each on single-threaded BLAS, so
+that a fit next to a busy process slows down by about its share of the cores
+rather than waiting on BLAS's statically split threads. Rows are processed in
+chunks so that no buffer of shape (n_samples, n_classes) is needed: the extra
+memory of an evaluation is one chunk of logits, whatever the number of
 samples. The passes themselves are `LinearObjective`'s.
 """
 
@@ -12,7 +16,13 @@ import numpy as np
 from scipy import sparse
 
 from .._utils._ops import NumpyOps
-from .._utils._threads import blas_num_threads, run_blocks, split_rows
+from .._utils._threads import (
+    blas_num_threads,
+    product_blocks,
+    run_blocks,
+    single_threaded_blas,
+    split_rows,
+)
 from ._linear import LinearObjective
 from ._preconditioner import data_bytes, numpy_preconditioner
 
@@ -26,8 +36,11 @@ _MIN_CHUNK_ROWS = 256
 # The float64 twin of float32 data runs a few evaluations only, on chunks cast
 # from X: smaller ones (half the budget, fewer rows) keep its memory within the plan.
 _MIN_CASTING_CHUNK_ROWS = 64
-# Below this many logits per chunk, threads cost more than they bring.
+# Blocks of a chunk's kernel pass: at least this many logits each (below that,
+# threads cost more than they bring), and at most _MAX_BLOCKS. Their number
+# does not depend on the number of threads, nor do the sums made from them.
 _MIN_LOGITS_PER_THREAD = 16384
+_MAX_BLOCKS = 8
 
 
 def _dense(product):
@@ -39,12 +52,14 @@ class _Rows:
     """The row source of NumPy or CSR data: chunks of X in the objective's dtype.
 
     Float32 X under a float64 objective (the float64 twin) is cast one chunk
-    at a time.
+    at a time. Dense products run as blocks on `n_threads` threads, each
+    block on single-threaded BLAS (see the module docstring); the blocks
+    split the output, so the result is the same whatever the number of threads.
     """
 
-    def __init__(self, X, dtype, chunk_rows):
+    def __init__(self, X, dtype, chunk_rows, n_threads=1):
         self.X, self.dtype = X, dtype
-        self.chunk_rows = chunk_rows
+        self.chunk_rows, self.n_threads = chunk_rows, n_threads
         n_samples = X.shape[0]
         self.chunks = [
             (start, min(start + chunk_rows, n_samples))
@@ -66,29 +81,44 @@ class _Rows:
     def release_buffers(self):
         self.scratch = None
 
-    @staticmethod
-    def logits_into(X_rows, W, out):
-        """out <- X_rows @ W^T."""
+    def _in_blocks(self, product, side, macs):
+        """``product(start, stop)`` over blocks of `side`, on single-threaded BLAS."""
+        blocks = product_blocks(side, macs, self.n_threads)
+        with single_threaded_blas():
+            run_blocks(lambda _, a, b: product(a, b), blocks, self.n_threads)
+
+    def logits_into(self, X_rows, W, out):
+        """out <- X_rows @ W^T (in blocks of rows)."""
         if sparse.issparse(X_rows):
             out[...] = X_rows @ W.T
-        else:
-            np.matmul(X_rows, W.T, out=out)
+            return
+
+        def product(a, b):
+            np.matmul(X_rows[a:b], W.T, out=out[a:b])
+
+        self._in_blocks(product, len(X_rows), X_rows.size * len(W))
 
     def add_back_product(self, R, X_rows, out, first):
-        """out (+)= R^T @ X_rows, out of shape (n_outputs, n_features)."""
+        """out (+)= R^T @ X_rows, out of shape (n_outputs, n_features) (in blocks of
+        features)."""
         if sparse.issparse(X_rows):
             product = (X_rows.T @ R).T
             if first:
                 out[...] = product
             else:
                 out += product
-        elif first:
-            np.matmul(R.T, X_rows, out=out)
-        else:
-            if self.scratch is None:
-                self.scratch = np.empty_like(out)
-            np.matmul(R.T, X_rows, out=self.scratch)
-            out += self.scratch
+            return
+        if not first and self.scratch is None:
+            self.scratch = np.empty_like(out)
+
+        def product(a, b):
+            if first:
+                np.matmul(R.T, X_rows[:, a:b], out=out[:, a:b])
+            else:
+                np.matmul(R.T, X_rows[:, a:b], out=self.scratch[:, a:b])
+                out[:, a:b] += self.scratch[:, a:b]
+
+        self._in_blocks(product, X_rows.shape[1], X_rows.size * R.shape[1])
 
     def class_sums(self, y, weights, n_classes):
         """Per class c: sum_{y_i = c} w_i x_i (n_classes, n_features)."""
@@ -103,7 +133,9 @@ class _Rows:
 
     def preconditioner(self, weights, fit_intercept, rank):
         """The feature-covariance preconditioner of X (see `_preconditioner.py`)."""
-        return numpy_preconditioner(self.X, weights, fit_intercept, self.dtype, rank)
+        return numpy_preconditioner(
+            self.X, weights, fit_intercept, self.dtype, rank, self.n_threads
+        )
 
 
 class _ThreadBlocks:
@@ -111,7 +143,8 @@ class _ThreadBlocks:
 
     The methods take the `Datafit` kernels' arguments; each block adds its
     sums to its own float64 array, and the blocks' arrays are added to the
-    caller's in block order (so the sums do not depend on timing).
+    caller's in block order (so the sums depend neither on timing nor on the number
+    of threads).
     """
 
     def __init__(self, datafit, n_threads):
@@ -122,10 +155,10 @@ class _ThreadBlocks:
 
         Returns the tasks' results and the sums added over blocks, in block order.
         """
-        n_threads = min(self.n_threads, max(1, n_rows * n_outputs // _MIN_LOGITS_PER_THREAD))
-        blocks = split_rows(0, n_rows, n_threads)
+        n_blocks = min(_MAX_BLOCKS, max(1, n_rows * n_outputs // _MIN_LOGITS_PER_THREAD))
+        blocks = split_rows(0, n_rows, n_blocks)
         parts = np.zeros((len(blocks), *sums_shape), dtype=np.float64)
-        results = run_blocks(lambda j, a, b: task(a, b, parts[j]), blocks)
+        results = run_blocks(lambda j, a, b: task(a, b, parts[j]), blocks, self.n_threads)
         return results, parts.sum(axis=0)
 
     def loss_gradient(self, z, intercept, y, weights, smoothing, logit_penalty, state, sums):
@@ -224,7 +257,8 @@ class LogisticObjective(LinearObjective):
     ):
         self.X = X
         self.dtype = np.dtype(X.dtype if dtype is None else dtype)
-        self.ops = NumpyOps(self.dtype)
+        self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
+        self.ops = NumpyOps(self.dtype, self.n_threads)
         # for `float64_twin`, which takes its own chunks (see _MIN_CASTING_CHUNK_ROWS)
         self._arguments = dict(
             X=X,
@@ -238,7 +272,6 @@ class LogisticObjective(LinearObjective):
             n_threads=n_threads,
             whole_basis=whole_basis,
         )
-        self.n_threads = blas_num_threads() if n_threads is None else int(n_threads)
         self.chunk_datafit = _ThreadBlocks(datafit, self.n_threads)
         n_samples, n_features = X.shape
         n_outputs = datafit.n_outputs(len(label_smoothing))
@@ -254,5 +287,5 @@ class LogisticObjective(LinearObjective):
             min_rows = _MIN_CASTING_CHUNK_ROWS if casting else _MIN_CHUNK_ROWS
             chunk_rows = max(min_rows, int(budget // row_bytes))
         chunk_rows = int(max(1, min(n_samples, chunk_rows)))
-        self.rows = _Rows(X, self.dtype, chunk_rows)
+        self.rows = _Rows(X, self.dtype, chunk_rows, self.n_threads)
         self._set_up(X.shape, C, x_bytes)

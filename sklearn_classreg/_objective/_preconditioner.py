@@ -321,7 +321,7 @@ def truncated_basis(eigenvalues, eigenvectors, rank, trace):
     return eigenvalues, eigenvectors, rest
 
 
-def numpy_preconditioner(X, weights, fit_intercept, dtype, rank=None):
+def numpy_preconditioner(X, weights, fit_intercept, dtype, rank=None, n_threads=1):
     """The preconditioner of NumPy / SciPy data.
 
     Parameters
@@ -334,8 +334,10 @@ def numpy_preconditioner(X, weights, fit_intercept, dtype, rank=None):
         Of the vectors it is applied to, and of its computation.
     rank : int, default=None
         Eigenvectors kept; by default `basis_rank`'s.
+    n_threads : int, default=1
+        Of its products (see `NumpyOps`).
     """
-    ops = NumpyOps(dtype)
+    ops = NumpyOps(dtype, n_threads)
     size = X.shape[1] + int(fit_intercept)
     if use_full_basis(size, np.dtype(dtype).itemsize, data_bytes(X)):
         gram = _weighted_gram(X, weights, fit_intercept, dtype)

@@ -352,6 +352,10 @@ class LineSearchSolver:
 
     def solve(self, objective, x0):
         """Minimise `objective` from `x0` (not modified); return an OptimizeResult."""
+        with ops_of(objective).threads():  # see ArrayOps.threads
+            return self._solve(objective, x0)
+
+    def _solve(self, objective, x0):
         self.setup(objective, x0)
         while not self.check_convergence():
             if self.iteration >= self.max_iter:

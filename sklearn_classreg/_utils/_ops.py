@@ -9,11 +9,12 @@ NumPy arrays and on torch tensors on any device without asking which.
 A new backend writes one of these, a row source and its datafit.
 """
 
+import contextlib
 import math
 
 import numpy as np
 
-from ._threads import split_rows
+from ._threads import product_blocks, run_blocks, single_threaded_blas, split_rows
 
 __all__ = ["ArrayOps", "NumpyOps", "ops_of"]
 
@@ -39,6 +40,12 @@ class ArrayOps:
     def norm(a):
         """Euclidean norm, as a Python float."""
         return math.sqrt(float(a @ a))
+
+    def threads(self):
+        """A context for a solve: within it, the backend's work runs on its own
+        threads only (NumPy: BLAS on one thread, see `_utils/_threads.py`).
+        Nothing by default."""
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------- backend specifics
     def zeros(self, shape):
@@ -101,6 +108,9 @@ class NumpyOps(ArrayOps):
     ----------
     dtype : numpy dtype
         float32 or float64.
+    n_threads : int, default=1
+        Threads of `matmul_into`'s blocks, each on single-threaded BLAS (see
+        `_utils/_threads.py`); within `threads`, BLAS itself keeps to one.
 
     Examples
     --------
@@ -112,9 +122,15 @@ class NumpyOps(ArrayOps):
     True
     """
 
-    def __init__(self, dtype):
+    def __init__(self, dtype, n_threads=1):
         self.dtype = np.dtype(dtype)
         self.eps = float(np.finfo(self.dtype).eps)
+        self.n_threads = int(n_threads)
+
+    def threads(self):
+        if self.n_threads == 1:
+            return contextlib.nullcontext()
+        return single_threaded_blas()
 
     def zeros(self, shape):
         return np.zeros(shape, dtype=self.dtype)
@@ -146,7 +162,18 @@ class NumpyOps(ArrayOps):
         return float(np.maximum(a.max(), -a.min()))  # no temporary; NaN propagates
 
     def matmul_into(self, a, b, out):
-        np.matmul(a, b, out=out)
+        # in blocks of rows, on single-threaded BLAS (the result does not depend
+        # on the number of threads)
+        if a.ndim == 1:
+            np.matmul(a, b, out=out)
+            return
+        columns = b.shape[1] if b.ndim == 2 else 1
+        blocks = product_blocks(a.shape[0], a.size * columns, self.n_threads)
+        if len(blocks) == 1:
+            np.matmul(a, b, out=out)
+            return
+        with single_threaded_blas():
+            run_blocks(lambda _, i, j: np.matmul(a[i:j], b, out=out[i:j]), blocks, self.n_threads)
 
     def multiply_into(self, a, b, out):
         return np.multiply(a, b, out=out)

@@ -1,22 +1,46 @@
-"""Run a numba kernel over row blocks on a few threads.
+"""Run the objective's blocks of work (kernels, matrix products) on a few threads.
 
-The kernels release the GIL (``nogil=True``), so plain Python threads run them
-in parallel. The pool's threads block on a queue between tasks instead of
-spinning, which keeps them off the cores while BLAS works (see `_kernels.py`).
+The kernels release the GIL (``nogil=True``), and so does BLAS, so plain Python
+threads run them in parallel. The pool's threads block on a queue between tasks
+instead of spinning, which keeps them off the cores while others work (see
+`_kernels.py`).
+
+Blocks are taken dynamically: each thread takes the next block not yet taken,
+so a thread that the operating system has descheduled (another process
+running on its core) holds up at most the block it is on, and the others do
+the rest. BLAS's own threads split a product statically and wait for each
+other: next to one process spinning on one of two cores, a fit on Omniglot
+features with BLAS on two threads took 2.8 x its time alone, with BLAS on one
+thread 1.07 x (``benchmarks/bench_contention.py``). The objective's products
+therefore run as blocks here, each on single-threaded BLAS
+(`single_threaded_blas`).
 
 The number of threads follows the BLAS thread limit, read with threadpoolctl:
 `threadpoolctl.threadpool_limits`, joblib's workers (which limit BLAS in each
-worker) and ``OMP_NUM_THREADS`` therefore limit these kernels too, and the
-kernels never add threads beyond what BLAS is allowed.
+worker) and ``OMP_NUM_THREADS`` therefore limit these threads too, and the
+objective never adds threads beyond what BLAS is allowed.
 """
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController, threadpool_info
 
-__all__ = ["blas_num_threads", "run_blocks", "split_rows"]
+__all__ = [
+    "blas_num_threads",
+    "product_blocks",
+    "run_blocks",
+    "single_threaded_blas",
+    "split_rows",
+]
+
+# Blocks of a matrix product: at most _MAX_PRODUCT_BLOCKS, each of at least
+# _MIN_PRODUCT_BLOCK multiply-adds and _MIN_PRODUCT_SIDE rows (or columns).
+_MAX_PRODUCT_BLOCKS = 8
+_MIN_PRODUCT_BLOCK = 2**22
+_MIN_PRODUCT_SIDE = 64
 
 _pool = None
 _pool_size = 0
@@ -68,20 +92,72 @@ def split_rows(start, stop, n_blocks):
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def run_blocks(func, blocks):
+def run_blocks(func, blocks, n_threads=None):
     """Call ``func(j, start, stop)`` for each block ``(start, stop)`` of `blocks`.
 
-    The calling thread runs the first block, the pool the others. Results come
-    back in block order, so sums made from them do not depend on timing.
+    The calling thread and ``n_threads - 1`` of the pool's take the blocks
+    dynamically (see the module docstring). Results come back in block order,
+    so sums made from them depend neither on timing nor on the number of
+    threads.
+
+    Parameters
+    ----------
+    func : callable
+    blocks : list of (int, int)
+    n_threads : int, default=None
+        Threads to use, the caller's included; one per block by default.
 
     Returns
     -------
     results : list
         The return values of `func`, in block order.
     """
-    if len(blocks) == 1:
-        return [func(0, *blocks[0])]
-    pool = _get_pool(len(blocks) - 1)
-    futures = [pool.submit(func, j, a, b) for j, (a, b) in enumerate(blocks) if j]
-    first = func(0, *blocks[0])
-    return [first] + [future.result() for future in futures]
+    n_blocks = len(blocks)
+    n_threads = n_blocks if n_threads is None else max(1, min(n_threads, n_blocks))
+    results = [None] * n_blocks
+    untaken = itertools.count()  # next() is atomic under the GIL
+
+    def work():
+        for j in untaken:
+            if j >= n_blocks:
+                return
+            results[j] = func(j, *blocks[j])
+
+    if n_threads == 1:
+        work()
+        return results
+    pool = _get_pool(n_threads - 1)
+    helpers = [pool.submit(work) for _ in range(n_threads - 1)]
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            helper.result()
+    return results
+
+
+def product_blocks(side, macs, n_threads):
+    """Blocks of `side` (the rows or columns a product is split along) for a
+    product of `macs` multiply-adds on `n_threads` threads: one on one thread."""
+    if n_threads == 1:
+        return [(0, side)]
+    n_blocks = min(_MAX_PRODUCT_BLOCKS, side // _MIN_PRODUCT_SIDE, macs // _MIN_PRODUCT_BLOCK)
+    return split_rows(0, side, max(1, n_blocks))
+
+
+_controller = None
+
+
+def single_threaded_blas():
+    """A context in which BLAS runs on the calling thread only (threadpoolctl).
+
+    Solvers run in it (``objective.ops.threads()``), not only the products:
+    after a call on several threads, OpenBLAS's idle threads spin for a while,
+    and the blocks that follow then share a core with them (an evaluation
+    on Omniglot features that followed one two-threaded preconditioner
+    product took 64 ms instead of 43 ms).
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")

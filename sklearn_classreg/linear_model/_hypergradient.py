@@ -57,16 +57,17 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
     loss, validation_gradient = problem.validation.loss_gradient(problem.x)
     _, _, hessp = train.loss_gradient_hessp(problem.x, many_products=True)
     # H v = grad L, i.e. conjugate_gradient's H p = -g with g = -grad L
-    v, n_products = conjugate_gradient(
-        hessp,
-        -validation_gradient,
-        rtol=cg_tol,
-        max_iter=cg_max_iter,
-        precondition=getattr(train, "precondition", None),
-        x0=problem.v,
-        deflate=getattr(train, "deflate", None),
-        ops=train.ops,
-    )
+    with train.ops.threads():
+        v, n_products = conjugate_gradient(
+            hessp,
+            -validation_gradient,
+            rtol=cg_tol,
+            max_iter=cg_max_iter,
+            precondition=getattr(train, "precondition", None),
+            x0=problem.v,
+            deflate=getattr(train, "deflate", None),
+            ops=train.ops,
+        )
     problem.v = v
     V, _ = train.unpack(v)
     W, _ = train.unpack(problem.x)

@@ -182,6 +182,35 @@ def test_results_are_bitwise_reproducible():
         np.testing.assert_array_equal(again[1], first[1])
 
 
+def test_products_in_blocks_on_several_threads_agree_with_one_block():
+    """Products big enough to be cut into blocks (each of at least 2**22
+    multiply-adds), over three chunks: the same values as one block on one
+    thread, and the same bits run after run."""
+    from sklearn_classreg._utils._threads import product_blocks
+
+    kwargs = dict(n_classes=100, n_samples=3000, n_features=256, chunk_rows=1000, seed=3)
+    several, _ = make_objective(**kwargs, n_threads=2)
+    one, _ = make_objective(**kwargs, n_threads=1)
+    assert len(product_blocks(1000, 1000 * 256 * 100, 2)) > 1  # logits: blocks of rows
+    assert len(product_blocks(256, 1000 * 256 * 100, 2)) > 1  # back product: of features
+    rng = np.random.default_rng(9)
+    coef, v = rng.standard_normal((2, several.n_params)) * 0.1
+    expected_loss, expected_gradient, expected_hessp = one.loss_gradient_hessp(coef)
+    runs = []
+    for _ in range(3):
+        loss, gradient, hessp = several.loss_gradient_hessp(coef)
+        runs.append((loss, gradient, hessp(v), several.precondition(v)))
+    np.testing.assert_allclose(runs[0][0], expected_loss, rtol=1e-13)
+    np.testing.assert_allclose(runs[0][1], expected_gradient, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(runs[0][2], expected_hessp(v), rtol=1e-11, atol=1e-14)
+    one.loss_gradient(coef)  # the preconditioner follows the last evaluation
+    np.testing.assert_allclose(runs[0][3], one.precondition(v), rtol=1e-11, atol=1e-14)
+    for again in runs[1:]:
+        assert again[0] == runs[0][0]
+        for a, b in zip(again[1:], runs[0][1:], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_float32_is_computed_in_float32_and_close_to_float64(n_classes):
     objective64, data = make_objective(n_classes, n_samples=200)

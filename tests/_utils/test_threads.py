@@ -20,14 +20,44 @@ def test_split_rows_covers_the_range_in_order(start, stop, n_blocks):
 
 def test_run_blocks_returns_results_in_block_order_from_several_threads():
     seen = set()
+    both_running = threading.Barrier(2, timeout=30)  # blocks 0 and 1 need two threads
 
     def work(j, a, b):
         seen.add(threading.get_ident())
+        if j < 2:
+            both_running.wait()
         return j, a, b
 
     blocks = split_rows(0, 100, 4)
-    assert run_blocks(work, blocks) == [(j, a, b) for j, (a, b) in enumerate(blocks)]
-    assert len(seen) >= 2
+    assert run_blocks(work, blocks, n_threads=2) == [(j, a, b) for j, (a, b) in enumerate(blocks)]
+    assert len(seen) == 2
+
+
+def test_run_blocks_on_one_thread_runs_every_block_on_the_caller():
+    seen = []
+    blocks = split_rows(0, 100, 5)
+    results = run_blocks(lambda j, a, b: seen.append(threading.get_ident()) or j, blocks, 1)
+    assert results == list(range(5))
+    assert set(seen) == {threading.get_ident()}
+
+
+def test_a_held_up_thread_holds_up_only_its_own_block():
+    """Dynamic scheduling: while one thread is stuck on a block (as when the
+    operating system deschedules it), the other takes all the rest."""
+    release = threading.Event()
+    done_by = {}
+
+    def work(j, a, b):
+        done_by[j] = threading.get_ident()
+        if j == 0:
+            release.wait(timeout=30)
+        elif len(done_by) == 20:
+            release.set()  # every block was taken while block 0 was held up
+
+    run_blocks(work, split_rows(0, 20, 20), n_threads=2)
+    assert release.is_set()
+    others = {done_by[j] for j in range(1, 20)}
+    assert others == {next(iter(others))} and done_by[0] not in others
 
 
 def test_kernel_threads_follow_the_blas_limit():
