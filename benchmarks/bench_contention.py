@@ -135,7 +135,9 @@ def main(argv=None):
         f"`{command.strip()}`\n\nMachine: {machine_description()}.\n\n"
         "Busy: one other process spinning on one core during the fit. Medians of the "
         "runs, alone and busy in turn; on two cores the ideal `busy / alone` of a fit "
-        "sharing the cores fairly is 1.5.\n\n" + markdown_table(rows, columns) + "\n"
+        "sharing the cores fairly is 1.5. Each method stops at its own default tolerance, "
+        "so the times alone are not a comparison at equal precision (see the CPU and "
+        "certified benchmarks for that).\n\n" + markdown_table(rows, columns) + "\n"
     )
 
 

@@ -21,6 +21,7 @@ worker) and ``OMP_NUM_THREADS`` therefore limit these threads too, and the
 objective never adds threads beyond what BLAS is allowed.
 """
 
+import contextlib
 import itertools
 import os
 import threading
@@ -146,8 +147,12 @@ def product_blocks(side, macs, n_threads):
 
 
 _controller = None
+_limit_lock = threading.Lock()
+_limit_holders = 0  # contexts open now, in any thread
+_limiter = None
 
 
+@contextlib.contextmanager
 def single_threaded_blas():
     """A context in which BLAS runs on the calling thread only (threadpoolctl).
 
@@ -156,8 +161,23 @@ def single_threaded_blas():
     and the blocks that follow then share a core with them (an evaluation
     on Omniglot features that followed one two-threaded preconditioner
     product took 64 ms instead of 43 ms).
+
+    The limit is process-wide: it is set when the first context opens, in
+    any thread, and the original limits come back when the last one closes,
+    so that fits running side by side in threads leave BLAS as they found it.
     """
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    global _controller, _limit_holders, _limiter
+    with _limit_lock:
+        if _limit_holders == 0:
+            if _controller is None:
+                _controller = ThreadpoolController()
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _limit_holders += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_holders -= 1
+            if _limit_holders == 0:
+                _limiter.restore_original_limits()
+                _limiter = None

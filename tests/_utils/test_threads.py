@@ -64,3 +64,35 @@ def test_kernel_threads_follow_the_blas_limit():
     with threadpool_limits(limits=1, user_api="blas"):
         assert blas_num_threads() == 1
     assert blas_num_threads() >= 1
+
+
+def test_single_threaded_blas_from_overlapping_threads_restores_the_original_limit():
+    """Two fits side by side in threads: the limit holds while either runs, and
+    BLAS gets its original threads back when the last one ends (whichever
+    order they end in)."""
+    from sklearn_classreg._utils._threads import single_threaded_blas
+
+    original = blas_num_threads()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with single_threaded_blas():
+            first_in.set()
+            second_in.wait(timeout=30)
+        first_out.set()
+
+    def second():
+        first_in.wait(timeout=30)
+        with single_threaded_blas():
+            second_in.set()
+            first_out.wait(timeout=30)
+            seen["after the first ended"] = blas_num_threads()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert seen["after the first ended"] == 1
+    assert blas_num_threads() == original
