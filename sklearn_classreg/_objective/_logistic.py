@@ -16,13 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from .._utils._ops import NumpyOps
-from .._utils._threads import (
-    blas_num_threads,
-    product_blocks,
-    run_blocks,
-    single_threaded_blas,
-    split_rows,
-)
+from .._utils._threads import blas_num_threads, run_blocks, run_product_blocks, split_rows
 from ._linear import LinearObjective
 from ._preconditioner import data_bytes, numpy_preconditioner
 
@@ -81,12 +75,6 @@ class _Rows:
     def release_buffers(self):
         self.scratch = None
 
-    def _in_blocks(self, product, side, macs):
-        """``product(start, stop)`` over blocks of `side`, on single-threaded BLAS."""
-        blocks = product_blocks(side, macs, self.n_threads)
-        with single_threaded_blas():
-            run_blocks(lambda _, a, b: product(a, b), blocks, self.n_threads)
-
     def logits_into(self, X_rows, W, out):
         """out <- X_rows @ W^T (in blocks of rows)."""
         if sparse.issparse(X_rows):
@@ -96,7 +84,7 @@ class _Rows:
         def product(a, b):
             np.matmul(X_rows[a:b], W.T, out=out[a:b])
 
-        self._in_blocks(product, len(X_rows), X_rows.size * len(W))
+        run_product_blocks(product, len(X_rows), X_rows.size * len(W), self.n_threads)
 
     def add_back_product(self, R, X_rows, out, first):
         """out (+)= R^T @ X_rows, out of shape (n_outputs, n_features) (in blocks of
@@ -118,7 +106,7 @@ class _Rows:
                 np.matmul(R.T, X_rows[:, a:b], out=self.scratch[:, a:b])
                 out[:, a:b] += self.scratch[:, a:b]
 
-        self._in_blocks(product, X_rows.shape[1], X_rows.size * R.shape[1])
+        run_product_blocks(product, X_rows.shape[1], X_rows.size * R.shape[1], self.n_threads)
 
     def class_sums(self, y, weights, n_classes):
         """Per class c: sum_{y_i = c} w_i x_i (n_classes, n_features)."""

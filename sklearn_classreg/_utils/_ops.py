@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._threads import product_blocks, run_blocks, single_threaded_blas, split_rows
+from ._threads import run_product_blocks, single_threaded_blas, split_rows
 
 __all__ = ["ArrayOps", "NumpyOps", "ops_of"]
 
@@ -162,18 +162,15 @@ class NumpyOps(ArrayOps):
         return float(np.maximum(a.max(), -a.min()))  # no temporary; NaN propagates
 
     def matmul_into(self, a, b, out):
-        # in blocks of rows, on single-threaded BLAS (the result does not depend
-        # on the number of threads)
         if a.ndim == 1:
             np.matmul(a, b, out=out)
             return
+
+        def product(i, j):  # in blocks of rows (see run_product_blocks)
+            np.matmul(a[i:j], b, out=out[i:j])
+
         columns = b.shape[1] if b.ndim == 2 else 1
-        blocks = product_blocks(a.shape[0], a.size * columns, self.n_threads)
-        if len(blocks) == 1:
-            np.matmul(a, b, out=out)
-            return
-        with single_threaded_blas():
-            run_blocks(lambda _, i, j: np.matmul(a[i:j], b, out=out[i:j]), blocks, self.n_threads)
+        run_product_blocks(product, a.shape[0], a.size * columns, self.n_threads)
 
     def multiply_into(self, a, b, out):
         return np.multiply(a, b, out=out)

@@ -33,6 +33,7 @@ __all__ = [
     "blas_num_threads",
     "product_blocks",
     "run_blocks",
+    "run_product_blocks",
     "single_threaded_blas",
     "split_rows",
 ]
@@ -137,13 +138,26 @@ def run_blocks(func, blocks, n_threads=None):
     return results
 
 
-def product_blocks(side, macs, n_threads):
+def product_blocks(side, macs):
     """Blocks of `side` (the rows or columns a product is split along) for a
-    product of `macs` multiply-adds on `n_threads` threads: one on one thread."""
-    if n_threads == 1:
-        return [(0, side)]
+    product of `macs` multiply-adds."""
     n_blocks = min(_MAX_PRODUCT_BLOCKS, side // _MIN_PRODUCT_SIDE, macs // _MIN_PRODUCT_BLOCK)
     return split_rows(0, side, max(1, n_blocks))
+
+
+def run_product_blocks(product, side, macs, n_threads):
+    """``product(start, stop)`` over the `product_blocks` of `side`.
+
+    On several threads, the blocks are taken dynamically (`run_blocks`), each
+    on single-threaded BLAS; on one, `product` is called once on the whole.
+    The blocks split the product's output, so the result does not depend on
+    how many there are.
+    """
+    if n_threads == 1:
+        product(0, side)
+        return
+    with single_threaded_blas():
+        run_blocks(lambda _, a, b: product(a, b), product_blocks(side, macs), n_threads)
 
 
 _controller = None

@@ -54,10 +54,10 @@ def hypergradient(problem, *, cg_tol=1e-6, cg_max_iter=200):
         Hessian-vector products of the conjugate gradient.
     """
     train = problem.train
-    loss, validation_gradient = problem.validation.loss_gradient(problem.x)
-    _, _, hessp = train.loss_gradient_hessp(problem.x, many_products=True)
-    # H v = grad L, i.e. conjugate_gradient's H p = -g with g = -grad L
-    with train.ops.threads():
+    with train.ops.threads():  # as a solve (see ArrayOps.threads)
+        loss, validation_gradient = problem.validation.loss_gradient(problem.x)
+        _, _, hessp = train.loss_gradient_hessp(problem.x, many_products=True)
+        # H v = grad L, i.e. conjugate_gradient's H p = -g with g = -grad L
         v, n_products = conjugate_gradient(
             hessp,
             -validation_gradient,

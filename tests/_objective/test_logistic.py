@@ -191,8 +191,8 @@ def test_products_in_blocks_on_several_threads_agree_with_one_block():
     kwargs = dict(n_classes=100, n_samples=3000, n_features=256, chunk_rows=1000, seed=3)
     several, _ = make_objective(**kwargs, n_threads=2)
     one, _ = make_objective(**kwargs, n_threads=1)
-    assert len(product_blocks(1000, 1000 * 256 * 100, 2)) > 1  # logits: blocks of rows
-    assert len(product_blocks(256, 1000 * 256 * 100, 2)) > 1  # back product: of features
+    assert len(product_blocks(1000, 1000 * 256 * 100)) > 1  # logits: blocks of rows
+    assert len(product_blocks(256, 1000 * 256 * 100)) > 1  # back product: of features
     rng = np.random.default_rng(9)
     coef, v = rng.standard_normal((2, several.n_params)) * 0.1
     expected_loss, expected_gradient, expected_hessp = one.loss_gradient_hessp(coef)

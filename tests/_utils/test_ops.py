@@ -74,7 +74,7 @@ def test_matmul_into_in_blocks_on_several_threads_equals_one_product(shape_b):
     a, b = rng.standard_normal((500, 300)), rng.standard_normal(shape_b)
     columns = shape_b[1] if len(shape_b) == 2 else 1
     if columns > 1:
-        assert len(product_blocks(500, a.size * columns, 2)) > 1
+        assert len(product_blocks(500, a.size * columns)) > 1
     out = np.empty((500, *shape_b[1:]))
     NumpyOps(np.float64, n_threads=2).matmul_into(a, b, out)
     np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
