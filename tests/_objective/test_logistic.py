@@ -308,7 +308,11 @@ def test_huge_logits_give_finite_loss_and_gradient():
     [
         (20_000, 128, 10, 20_000),  # n x K is 1/13 of X: all kept for Hessian products
         (20_000, 64, 10, 16_000),  # 1/6 of X: the leading 4 of 5 chunks fit the plan
-        (20_000, 8, 100, 0),  # 12 x X: not one chunk fits, all recomputed
+        # The plan far out of reach (the rest alone takes twice the share or more): the
+        # state takes at most the share by itself. 12 x X: one chunk of 256 rows.
+        (20_000, 8, 100, 256),
+        # 40 samples per class: n x K is 1/5 of X, all kept
+        (2_000, 256, 50, 2_000),
     ],
 )
 def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, kept_rows):
