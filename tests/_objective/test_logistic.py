@@ -332,7 +332,7 @@ def test_buffers_are_a_small_share_of_X(n_samples, n_features, n_classes, kept_r
     "n_features, n_classes, kept_for_many",
     [
         (64, 10, True),  # n x K is 1/6 of X: every row kept when many products follow
-        (8, 100, False),  # 12 x X: more than the plan's share, recomputed as before
+        (8, 100, False),  # 12 x X: more than the share, only the planned chunk kept
     ],
 )
 def test_many_products_keep_the_whole_state_when_it_fits_the_share_alone(
