@@ -457,9 +457,17 @@ def run(args):
     studies = _studies(args, split, classes, sweeps, verbose)
     report = _write(args, studies, classes, sweeps, verbose)
     for heading, _, study, _ in studies:
+        plateau, totals = study.global_plateau_, study.totals_
+        within = ""
+        if len(plateau) > 1:
+            low, high = totals["global_plateau_low"], totals["global_plateau_high"]
+            shown = (
+                f"{low:.3g} to {high:.3g}" if np.isfinite(low) else ", ".join(map(_shown, plateau))
+            )
+            within = f" ({len(plateau)} values within noise of it: {shown})"
         print(
             f"{heading}: best global {study.param_name.rsplit('__', 1)[-1]} = "
-            f"{_shown(study.best_global_)}"
+            f"{_shown(study.best_global_)}{within}"
         )
         for verdict_heading, sentence in study.verdict():
             print(f"  {verdict_heading}: {sentence}")
@@ -791,7 +799,8 @@ def extended_grid(study, grid, *, log=True, factor=4):
     """A grid extended beyond the ends where the study's optima sit, or None.
 
     The ends are those of the study's grid warnings (`grid_short_ends_`: the
-    global optimum there, or more than max(2, 5 % of the classes)). Each is
+    global optimum there, better than every other value beyond noise, or
+    more than max(2, 5 % of the classes) strictly best there). Each is
     extended by max(2, len(grid) // factor) more values with the grid's
     spacing at that end (geometric when `log`, else even; label smoothing
     stays in [0, 1)).

@@ -5,9 +5,12 @@ Shared by `ClassWiseRegularizationCV` (strategy "per_class") and
 (`_records.py`):
 
 * the global choice: the best mean over folds of a global metric (first best
-  on ties, as GridSearchCV);
+  on ties, as GridSearchCV), and the values within noise of it (a paired test
+  on the out-of-fold samples: on a flat top, which value is best is decided
+  by a few predictions, which fits certified to the same gap may differ in);
 * the per-class choices: each class's best mean over folds of its metric
-  (ties broken toward the global choice);
+  (ties broken toward the global choice), and whether it is the class's only
+  best value;
 * cross-fitted gains: choices made on one half of the folds, scored on the
   samples of the other half, per class, with Poisson-bootstrap intervals.
 """
@@ -23,6 +26,8 @@ from ..metrics._names import CLASS_METRICS, GLOBAL_METRICS
 
 __all__ = [
     "bootstrap_intervals",
+    "global_contributions",
+    "global_ties",
     "Selection",
     "class_means",
     "fold_counts",
@@ -181,6 +186,10 @@ class Selection:
     honest_high: np.ndarray
     total_replicates: np.ndarray  # (n_bootstrap,) mean over classes of the gain
     support: np.ndarray  # (K,) out-of-fold weight per class
+    # (n_values,) values whose global metric is within noise of the best's (`global_ties`)
+    global_tied: np.ndarray = None
+    # (K,) the class's chosen value is better than every other (no tie)
+    unique_best: np.ndarray = None
     # per record: the (global index, per-class indices) its gains were scored
     # with, chosen on the other half of the folds (or on all folds without split)
     fold_choices: list = field(default_factory=list)
@@ -196,8 +205,74 @@ def _fold_metrics(records, n_classes, metric, global_metric):
     return np.array(class_values), np.array(global_values, dtype=float)
 
 
+def global_contributions(records, n_classes, global_metric):
+    """Each out-of-fold sample's share of the global metric's mean over folds, or None.
+
+    For the global metrics that are weighted sums over samples (accuracy,
+    balanced accuracy, deviance), the mean over folds of the fold's metric is
+    the sum over all out-of-fold samples of these shares: a sample of fold f
+    weighing w counts w / W_f / F (balanced accuracy: w / W_fk / K_f / F,
+    with W_fk its class's weight in the fold and K_f the classes present
+    there). None for the others (worst-class ones and a user's score).
+
+    Returns
+    -------
+    ndarray of shape (n_values, n_samples) or None
+        Samples in the order of the records.
+    """
+    if global_metric not in ("accuracy", "balanced_accuracy", "deviance"):
+        return None
+    shares = []
+    for record in records:
+        weights, y_index = record.weights, record.y_index
+        if global_metric == "balanced_accuracy":
+            support = np.bincount(y_index, weights=weights, minlength=n_classes)
+            weight = weights / support[y_index] / np.count_nonzero(support)
+        else:
+            weight = weights / weights.sum()
+        if global_metric == "deviance":
+            per_sample = per_sample_score("deviance", None, record.proba_of_true, y_index)
+        else:
+            per_sample = (record.predicted == y_index[None, :]).astype(float)
+        shares.append(per_sample * weight / len(records))
+    return np.concatenate(shares, axis=1)
+
+
+def global_ties(records, n_classes, global_metric, best, mean_global, confidence_level):
+    """The values whose global metric is indistinguishable from the best value's.
+
+    A value is tied with the best when their difference in the mean over
+    folds is within `confidence_level` of zero by a paired test on the
+    out-of-fold samples (their shares, `global_contributions`: the sum of
+    the differences against its standard error under resampling of the
+    samples; for the accuracy, McNemar's test). Global metrics that are not
+    sums over samples are tied only when equal.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_values,)
+        True at `best`.
+    """
+    from scipy.stats import norm
+
+    sign = GLOBAL_METRICS[global_metric]
+    equal = np.isclose(mean_global, mean_global[best], rtol=1e-12, atol=1e-12)
+    shares = global_contributions(records, n_classes, global_metric)
+    if shares is None:
+        return equal
+    differences = sign * (shares[best][None, :] - shares)  # >= 0 in sum: the best is better
+    total = differences.sum(axis=1)
+    centred = differences - differences.mean(axis=1, keepdims=True)
+    spread = np.sqrt(np.sum(centred**2, axis=1))  # of the sum, samples drawn again
+    return equal | (total <= norm.ppf(0.5 + confidence_level / 2) * spread)
+
+
 def _choose(class_values, global_values, folds, metric, global_metric):
-    """Global index and per-class indices chosen on `folds`."""
+    """Global index and per-class indices chosen on `folds`.
+
+    Also the means over those folds, and per class whether its choice is its
+    only best value.
+    """
     global_sign = GLOBAL_METRICS[global_metric]
     mean_global = global_values[folds].mean(axis=0)
     best_global = int(np.argmax(global_sign * mean_global))
@@ -210,7 +285,7 @@ def _choose(class_values, global_values, folds, metric, global_metric):
     tied = np.isclose(signed, best[None, :], rtol=1e-12, atol=1e-12)
     distance = np.abs(np.arange(len(mean_global)) - best_global)[:, None]
     per_class = np.argmin(np.where(tied, distance, np.inf), axis=0)
-    return best_global, per_class, mean_class, mean_global
+    return best_global, per_class, mean_class, mean_global, tied.sum(axis=0) == 1
 
 
 def select(
@@ -248,7 +323,7 @@ def select(
     sign = CLASS_METRICS[metric]
     class_values, global_values = _fold_metrics(records, n_classes, metric, global_metric)
     folds = np.arange(len(records))
-    best_global, per_class, mean_class, mean_global = _choose(
+    best_global, per_class, mean_class, mean_global, unique_best = _choose(
         class_values, global_values, folds, metric, global_metric
     )
     columns = np.arange(n_classes)
@@ -258,7 +333,7 @@ def select(
         halves = (folds[0::2], folds[1::2])
         choice = {}
         for chosen_on, scored_on in ((halves[0], halves[1]), (halves[1], halves[0])):
-            g, pc, _, _ = _choose(class_values, global_values, chosen_on, metric, global_metric)
+            g, pc, *_ = _choose(class_values, global_values, chosen_on, metric, global_metric)
             choice.update(dict.fromkeys(scored_on, (g, pc)))
     else:
         choice = dict.fromkeys(folds, (best_global, per_class))
@@ -290,4 +365,8 @@ def select(
         total_replicates=total_replicates,
         support=np.bincount(y_index, weights=weights, minlength=n_classes),
         fold_choices=[choice[position] for position in range(len(records))],
+        global_tied=global_ties(
+            records, n_classes, global_metric, best_global, mean_global, confidence_level
+        ),
+        unique_best=unique_best,
     )

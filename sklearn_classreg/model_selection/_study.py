@@ -140,7 +140,16 @@ class ClassWiseStudy(BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     param_values_ : list
     best_global_ : object
-        The best global value.
+        The best global value (the best mean over folds of the global metric;
+        the first in `param_range` on exact ties, as GridSearchCV).
+    global_plateau_ : list
+        The values of `param_range` whose global metric is indistinguishable
+        from the best's at `confidence_level` (a paired test on the
+        out-of-fold samples, McNemar's for the accuracy; equal values only
+        for the worst-class metrics), `best_global_` included. On a flat top
+        the best is decided by a few predictions, which fits certified to
+        the same gap may differ in: this is the answer that does not depend
+        on them.
     best_per_class_ : pandas.Series
         The best value of each class.
     summary_ : pandas.DataFrame
@@ -160,12 +169,17 @@ class ClassWiseStudy(BaseEstimator):
         ``split_half_spearman`` with its ``split_half_p_value``); the realised
         gains ``realised_gain_<choice>`` with intervals, choice in "naive",
         "per_class", "hypergradient", and the test scores of each model; the
-        number of classes whose optimum is the grid's smallest and largest
-        value (``n_classes_at_grid_low``, ``n_classes_at_grid_high``).
+        number of classes whose only best value is the grid's smallest and
+        largest value (``n_classes_at_grid_low``, ``n_classes_at_grid_high``;
+        a class tied there with other values is not counted); the smallest
+        and largest value of `global_plateau_` (``global_plateau_low``,
+        ``global_plateau_high``, NaN for non-numbers).
     grid_warnings_ : list of str
         Optima at an end of the grid, where it may be too short: the global
-        optimum, or more than max(2, 5 %) of the classes at one end. Each is
-        also raised as a UserWarning and opens the report.
+        optimum better than every other value beyond noise
+        (`global_plateau_` holds the end only), or more than max(2, 5 %) of
+        the classes strictly best at one end. Each is also raised as a
+        UserWarning and opens the report.
     grid_short_ends_ : frozenset of {"low", "high"}
         The ends of the grid those warnings are about (the smallest and the
         largest value; the first and last for non-numbers): where the main
@@ -457,6 +471,9 @@ class ClassWiseStudy(BaseEstimator):
         best_global, per_class = selection.best_global, selection.per_class
         self.best_global_index_ = best_global
         self.best_global_ = self.param_values_[best_global]
+        self.global_plateau_ = [
+            self.param_values_[index] for index in np.flatnonzero(selection.global_tied)
+        ]
         self.best_per_class_index_ = per_class
         self.best_per_class_ = pd.Series(
             [self.param_values_[i] for i in per_class],
@@ -493,6 +510,8 @@ class ClassWiseStudy(BaseEstimator):
                 "selection": self.selection,
                 "best_global": self.best_global_,
                 "global_metric_at_best": float(selection.global_metric[best_global]),
+                "global_plateau_low": _numeric_end(self.global_plateau_, min),
+                "global_plateau_high": _numeric_end(self.global_plateau_, max),
                 "oracle_gap": float(np.nanmean(selection.oracle_loss)),
                 "oracle_gap_weighted": float(
                     np.nansum(selection.oracle_loss * support) / support.sum()
@@ -518,21 +537,29 @@ class ClassWiseStudy(BaseEstimator):
             },
             name="totals",
         )
-        self.grid_warnings_ = self._grid_edges(per_class, best_global)
+        self.grid_warnings_ = self._grid_edges(selection)
         for message in self.grid_warnings_:
             warnings.warn(message, UserWarning, stacklevel=4)
 
-    def _grid_edges(self, per_class, best_global):
+    def _grid_edges(self, selection):
         """Sentences for the optima that sit at an end of the grid (where it may be too short).
 
+        An optimum sits at an end when the end is better than every other
+        value: the global optimum beyond noise (no other value is in
+        `global_plateau_`), a class's strictly (a class tied there with
+        other values is not counted: its optimum is reached inside the grid).
         The global optimum at an end is always reported; the classes' optima
-        when more than max(2, 5 % of the classes) sit at one end. The ends are
-        the smallest and largest values of `_edge_values` (the first and last
-        for non-numbers); an end that is a bound of the parameter
+        when more than max(2, 5 % of the classes) sit at one end. On a flat
+        top, which value is nominally best is decided by a few predictions,
+        which fits certified to the same gap may differ in: these rules keep
+        the verdict on the grid from following them. The ends are the
+        smallest and largest values of `_edge_values` (the first and last for
+        non-numbers); an end that is a bound of the parameter
         (`_domain_bounds`) is never short. Also sets the totals
         "n_classes_at_grid_low" and "n_classes_at_grid_high", and
         `grid_short_ends_`.
         """
+        per_class, best_global = selection.per_class, selection.best_global
         name, values, grid_name = self._edge_values()
         try:
             numbers = np.asarray(values, dtype=float)
@@ -544,7 +571,7 @@ class ClassWiseStudy(BaseEstimator):
         bounds = dict(zip(("low", "high"), self._domain_bounds(), strict=True))
         chosen = numbers[np.asarray(per_class)]
         sides = zip(("low", "high"), ends.values(), strict=True)
-        at_end = {side: chosen == value for side, value in sides}
+        at_end = {side: (chosen == value) & selection.unique_best for side, value in sides}
         self.totals_["n_classes_at_grid_low"] = int(np.sum(at_end["low"]))
         self.totals_["n_classes_at_grid_high"] = int(np.sum(at_end["high"]))
         self.grid_short_ends_ = frozenset()
@@ -557,7 +584,7 @@ class ClassWiseStudy(BaseEstimator):
             if bounds[side] is not None and value == bounds[side]:
                 continue  # the end of what the parameter can be: nothing lies beyond
             n_classes = int(np.sum(at_end[side]))
-            global_at_end = numbers[best_global] == value
+            global_at_end = numbers[best_global] == value and selection.global_tied.sum() == 1
             if global_at_end or n_classes > few:
                 short.add(side)
             if global_at_end:
@@ -817,6 +844,15 @@ def _shown(value):
     if isinstance(value, np.generic):
         value = value.item()
     return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _numeric_end(values, end):
+    """`end` (min or max) of the values as a float, or NaN when they are not numbers."""
+    try:
+        numbers = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return np.nan
+    return float(end(numbers)) if numbers.ndim == 1 else np.nan  # not pairs of a joint grid
 
 
 def _iqr(values):

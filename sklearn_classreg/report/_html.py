@@ -133,12 +133,25 @@ def _spread_row(totals):
     return ("IQR of per-class optima", _number(totals.get("iqr_optimum")), "", _ORACLE)
 
 
+def _plateau(study):
+    """The values within noise of the best global one (`global_plateau_`), when others are."""
+    plateau = getattr(study, "global_plateau_", [])
+    if len(plateau) < 2:
+        return ""
+    low, high = study.totals_.get("global_plateau_low"), study.totals_.get("global_plateau_high")
+    if low is None or not np.isfinite(low):
+        shown = ", ".join(_number(value) for value in plateau)
+    else:
+        shown = f"{_number(float(low))} to {_number(float(high))}"
+    return f"{len(plateau)} values within noise of it (paired test): {shown}"
+
+
 def _cards(study):
     totals = study.totals_
     metric = study.metric
     label = parameter_label(study.param_name)
     cards = [
-        (f"best global {label}", _number(study.best_global_), "", _CROSS_VALIDATED),
+        (f"best global {label}", _number(study.best_global_), _plateau(study), _CROSS_VALIDATED),
         (
             f"{study.global_metric_} at the global best",
             _number(totals["global_metric_at_best"]),

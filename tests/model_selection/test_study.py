@@ -517,7 +517,12 @@ def test_label_smoothing_per_class_is_refitted_and_scored_on_held_out_data(in_pi
         np.mean(manual["global"][y_index == k] - manual["naive"][y_index == k])
         for k in range(len(study.classes_))
     ]
-    np.testing.assert_allclose(study.summary_["realised_gain_naive"], gain, atol=1e-6)
+    # float32 data: two fits of one vector, reached by different paths, agree to float32's
+    # resolution of the deviance (1.2e-6 seen on an AMD EPYC, 2026-12-07), not to 1e-6
+    float32_resolution = 100 * np.finfo(np.float32).eps
+    np.testing.assert_allclose(
+        study.summary_["realised_gain_naive"], gain, atol=float32_resolution
+    )
     totals = study.totals_
     assert totals["realised_gain_naive_low"] <= totals["realised_gain_naive"]
     assert "realised_gain_per_class" not in totals  # the tuned strategies choose C
@@ -529,3 +534,55 @@ def test_label_smoothing_per_class_is_refitted_and_scored_on_held_out_data(in_pi
         in sentences["What choosing per class wins on held-out data"]
     )
     assert "decades" not in sentences.get("How far the spread of optima is from chance", "")
+
+
+def test_a_flat_top_decided_by_one_prediction_moves_neither_plateau_nor_grid_verdict(
+    monkeypatch,
+):
+    """Fits certified to the same gap may differ in a few predictions (on the bundled
+    Omniglot sample, up to 6 per fold between two library versions at a gap of 1e-4).
+    Where the top of the curve is flat, one prediction made wrong at every value but the
+    largest makes that value the nominal best (GridSearchCV's rule), and the classes tied
+    at the top break toward it; but the values within noise of the best, the verdict on
+    the grid's ends and the count of classes at an end do not follow."""
+    import sklearn_classreg.model_selection._study as study_module
+
+    X, y = make_frozen_features(800, 16, 16, class_sep=1.5, random_state=0)
+    kwargs = dict(
+        param_range=GRID, cv=3, n_bootstrap=50, random_state=0, coupled_oracle=False,
+        chance=False,
+    )  # fmt: skip
+    plain = ClassWiseStudy(**kwargs).fit(X, y)
+    accuracy = plain.curve_.query("`class` == 'all' and metric == 'accuracy'")
+    top = accuracy.groupby("value_index").value.mean().to_numpy()
+    assert top[-1] == top.max() and plain.best_global_ != GRID[-1], "a flat top"
+    assert plain.grid_short_ends_ == frozenset() and plain.totals_["n_classes_at_grid_high"] == 0
+
+    recorded = study_module.cross_validated_records
+    nudged_class = []
+
+    def one_wrong_below_the_end(*args, **kwargs):
+        classes, records = recorded(*args, **kwargs)
+        first = records[0]
+        right = np.all(first.predicted == first.y_index, axis=0)
+        sample = np.flatnonzero(right)[0]
+        true = first.y_index[sample]
+        first.predicted[:-1, sample] = (true + 1) % len(classes)
+        for scores in first.global_scores[:-1]:
+            scores["accuracy"] -= 1 / len(first.y_index)
+        nudged_class.append(classes[true])
+        return classes, records
+
+    monkeypatch.setattr(study_module, "cross_validated_records", one_wrong_below_the_end)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*param_range.*")
+        nudged = ClassWiseStudy(**kwargs).fit(X, y)
+    assert nudged.best_global_ == GRID[-1]  # the nominal best moved to the end...
+    # ...the values tied at the top stay within noise of it (the plateau's lower edge,
+    # 3 predictions below the top, may cross the test's threshold with the nudge)
+    tied_at_top = {value for value, mean in zip(GRID, top, strict=True) if mean == top.max()}
+    assert len(tied_at_top) > 1 and tied_at_top <= set(nudged.global_plateau_)
+    assert nudged.grid_short_ends_ == frozenset() and nudged.grid_warnings_ == []
+    assert (nudged.best_per_class_ == GRID[-1]).sum() > 2, "tied classes break toward the end"
+    assert nudged.totals_["n_classes_at_grid_high"] <= 1  # only the nudged class is strictly
+    assert nudged.totals_["global_plateau_high"] == GRID[-1]

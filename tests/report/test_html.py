@@ -143,3 +143,13 @@ def test_report_renders_in_a_headless_browser(report, tmp_path):
     pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
     assert pixels.std() > 10, "the page rendered blank"
     assert (pixels < 128).mean() > 0.01, "no text or figure on the page"
+
+
+def test_the_best_global_card_names_the_values_within_noise_of_it(report):
+    index, study = report
+    cards = re.findall(r'<div class="card">(.*?)</div></div>', index.read_text())
+    best = next(card for card in cards if "best global C" in card)
+    plateau = study.global_plateau_
+    assert len(plateau) > 1 and study.best_global_ in plateau  # a flat top on these data
+    assert f"{len(plateau)} values within noise of it (paired test): " in best
+    assert f"{min(plateau):.3g} to {max(plateau):.3g}" in best
