@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from ..metrics._classwise import scores_from_counts
-from ..metrics._names import CLASS_METRICS, GLOBAL_METRICS
+from ..metrics._names import CLASS_METRICS, GLOBAL_METRIC_INFO, GLOBAL_METRICS
 
 __all__ = [
     "bootstrap_intervals",
@@ -220,7 +220,8 @@ def global_contributions(records, n_classes, global_metric):
     ndarray of shape (n_values, n_samples) or None
         Samples in the order of the records.
     """
-    if global_metric not in ("accuracy", "balanced_accuracy", "deviance"):
+    info = GLOBAL_METRIC_INFO[global_metric]
+    if not info.by_sample:
         return None
     shares = []
     for record in records:
@@ -230,10 +231,9 @@ def global_contributions(records, n_classes, global_metric):
             weight = weights / support[y_index] / np.count_nonzero(support)
         else:
             weight = weights / weights.sum()
-        if global_metric == "deviance":
-            per_sample = per_sample_score("deviance", None, record.proba_of_true, y_index)
-        else:
-            per_sample = (record.predicted == y_index[None, :]).astype(float)
+        per_sample = per_sample_score(
+            info.partner, record.predicted, record.proba_of_true, y_index
+        )  # at every value: (n_values, n_test)
         shares.append(per_sample * weight / len(records))
     return np.concatenate(shares, axis=1)
 

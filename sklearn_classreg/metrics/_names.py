@@ -9,7 +9,9 @@ reads this table, so that a new metric is added in one place.
   class's own samples, the one-vs-all accuracy (Balestriero et al., 2022) over
   all samples.
 * Global metrics (`GLOBAL_METRICS`) give one score per model; "score" stands
-  for a user's scorer (greater is better).
+  for a user's scorer (greater is better). The ``by_sample`` ones are
+  weighted sums over samples of their partner's per-sample quantity, so that
+  two values can be compared sample by sample (the study's paired test).
 * A per-class metric's ``partner`` is the global metric a study chooses the
   global value by; a global metric's is the per-class metric classes are
   chosen by (the deviance pairs with itself; every other with recall).
@@ -38,7 +40,9 @@ class Metric(NamedTuple):
     partner : str
         See the module docstring.
     by_sample : bool
-        A per-class mean over samples (resampled by the bootstrap).
+        A per-class metric: a mean over samples (resampled by the
+        bootstrap). A global metric: a weighted sum over samples of its
+        partner's per-sample quantity.
     description : str
         How reports name its mean over classes.
     """
@@ -61,9 +65,9 @@ CLASS_METRIC_INFO = {
     ),
 }
 GLOBAL_METRIC_INFO = {
-    "accuracy": Metric(1, "recall"),
-    "balanced_accuracy": Metric(1, "recall"),
-    "deviance": Metric(-1, "deviance"),
+    "accuracy": Metric(1, "recall", True),
+    "balanced_accuracy": Metric(1, "recall", True),
+    "deviance": Metric(-1, "deviance", True),
     "worst_class_accuracy": Metric(1, "recall"),
     "worst_k_recall": Metric(1, "recall"),
     "worst_pairwise_accuracy": Metric(1, "recall"),
