@@ -11,7 +11,8 @@ sweep (its folds and out-of-fold records; no second sweep):
 * ``"per_class"``: `ClassWiseRegularizationCV`'s strategy, where classes move
   only with cross-fitted evidence, and the moves are validated together;
 * ``"hypergradient"``: the per-class log C that minimise the summed held-out
-  deviance of the folds, by implicit differentiation, from the global optimum.
+  deviance of the folds, by implicit differentiation, from the grid's best
+  value for that deviance.
 
 The second, scored on the very folds it was tuned on, is the **coupled
 oracle**: the most a per-class C vector gains on this held-out data, found

@@ -163,7 +163,9 @@ class ClassWiseStudy(BaseEstimator):
         ``spread_scale``), worst-class metrics, the largest certified relative
         duality gap of the sweep's fits (``largest_gap``: every point of the
         curve is within it of its optimum); the coupled oracle gap with its
-        interval;
+        interval, and its descent's start (``coupled_oracle_start``: the
+        value with the lowest held-out deviance of the folds), steps,
+        convergence and stationarity;
         the chance level (``spread_null_median``, ``spread_null_high``,
         ``spread_p_value``, the same for ``oracle_gap``, and
         ``split_half_spearman`` with its ``split_half_p_value``); the realised
@@ -712,6 +714,7 @@ class ClassWiseStudy(BaseEstimator):
                 "coupled_oracle_gap_low": coupled["total_low"],
                 "coupled_oracle_gap_high": coupled["total_high"],
                 "coupled_oracle_deviance_gain": float(np.nanmean(coupled["deviance_gain"])),
+                "coupled_oracle_start": float(tuner.hypergradient_start_C_),
                 "coupled_oracle_outer_iter": len(tuner.hypergradient_history_) - 1,
                 "coupled_oracle_converged": bool(tuner.hypergradient_converged_),
                 "coupled_oracle_stationarity": float(tuner.hypergradient_stationarity_),

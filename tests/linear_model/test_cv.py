@@ -4,8 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV
+from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
 from sklearn_classreg import ClassWiseRegularizationCV as CV
@@ -392,6 +394,34 @@ def test_the_hypergradient_starts_from_the_sweep(monkeypatch):
     np.testing.assert_allclose(np.log10(started.C_), np.log10(cold.C_), atol=0.1)
 
 
+def test_the_hypergradient_starts_where_the_folds_deviance_is_lowest():
+    """The descent starts from the grid's best value for its own objective, the folds'
+    mean held-out deviance, even when the global choice is another metric's. Separable
+    blobs: the accuracy is 1 at every C (its tie goes to the first value, 1e-3), the
+    deviance falls with C (lowest at 100); computed here by refits and log_loss."""
+    X, y = make_blobs(240, n_features=4, centers=3, cluster_std=1.0, random_state=0)
+    Cs = np.logspace(-3, 2, 6)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+
+    def held_out_deviance(C, train, test):
+        model = Model(C=C, tol=1e-10).fit(X[train], y[train])
+        return log_loss(y[test], model.predict_proba(X[test]))
+
+    deviance = [np.mean([held_out_deviance(C, *fold) for fold in folds]) for C in Cs]
+    kwargs = dict(Cs=Cs, cv=folds, strategy="hypergradient", refit=False, tol=1e-8)
+    model = CV(scoring="accuracy", **kwargs).fit(X, y)
+    np.testing.assert_allclose(model.cv_results_["mean_test_score"], 1.0)
+    assert model.C_global_ == Cs[0]
+    assert model.hypergradient_start_C_ == Cs[np.argmin(deviance)] == Cs[-1]
+    # there, at the grid's largest value, the deviance still falls: converged at the bound
+    assert model.hypergradient_converged_
+    np.testing.assert_allclose(model.C_, Cs[-1])
+    # its first loss is the folds' deviance there (inner solves at 10 tol)
+    assert model.hypergradient_history_[0]["loss"] == pytest.approx(min(deviance), rel=1e-4)
+    other = CV(Cs=Cs, cv=folds, strategy="per_class").fit(X, y)
+    assert np.isnan(other.hypergradient_start_C_)
+
+
 def test_an_unconverged_descent_says_so():
     """Stopped by max_outer_iter: a ConvergenceWarning naming the fix, the
     stationarity where it stopped, and the study's verdict says the bound may be
@@ -409,7 +439,9 @@ def test_an_unconverged_descent_says_so():
         warnings.simplefilter("error", ConvergenceWarning)
         loose = CV(outer_tol=1e3, **kwargs).fit(X, y)
     assert loose.hypergradient_converged_ and len(loose.hypergradient_history_) == 1
+    # the scoring is the deviance: the descent's start is the global choice
     np.testing.assert_allclose(loose.C_, loose.C_global_)
+    assert loose.hypergradient_start_C_ == loose.C_global_
     other = CV(strategy="per_class", cv=3, Cs=3, random_state=0).fit(X, y)
     assert not other.hypergradient_converged_ and np.isnan(other.hypergradient_stationarity_)
     # inner solves cut short by max_iter are counted and warned about, not used silently
