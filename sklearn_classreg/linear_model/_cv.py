@@ -689,10 +689,11 @@ def _descent_start(records):
     """Index of the grid value with the lowest mean held-out deviance over the folds.
 
     The deviance the hypergradient descends (each fold's weighted mean over
-    its held-out samples, averaged over the folds); the first on exact ties.
+    its held-out samples, averaged over the folds), chosen by the rule of the
+    global choice (`select`: the first on exact ties), so that with the
+    deviance as scoring the start is ``C_global_``.
     """
-    deviance = -_signed_scores(records, "deviance").mean(axis=0)
-    return int(np.flatnonzero(deviance <= deviance.min() + 1e-12 * abs(deviance.min()))[0])
+    return int(np.argmax(_signed_scores(records, "deviance").mean(axis=0)))
 
 
 def _moved(global_C, per_class_C, leave, t):
