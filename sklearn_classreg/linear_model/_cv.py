@@ -552,7 +552,7 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
             max_iter=self.max_iter,
             max_outer_iter=self.max_outer_iter,
             outer_tol=self.outer_tol,
-            callback=lambda record: progress.update(record["iteration"] > 0),
+            callback=lambda record: _show_step(progress, record),
         )
         progress.close()
         self.hypergradient_history_ = result.history
@@ -683,6 +683,18 @@ def _signed_scores(records, global_metric):
     """Global scores of the records, (n_folds, n_values), larger is better (as scikit-learn)."""
     scores = np.array([[s[global_metric] for s in r.global_scores] for r in records])
     return GLOBAL_METRICS[global_metric] * scores
+
+
+def _show_step(progress, record):
+    """One outer step on the progress bar, with where the descent stands after it:
+    the folds' mean held-out deviance and the stationarity it stops at."""
+    progress.update(record["iteration"] > 0)
+    progress.set_postfix(
+        loss=f"{record['theta_loss']:.5g}",
+        stationarity=f"{record['stationarity']:.2g}",
+        accepted=record["accepted"],
+        refresh=False,
+    )
 
 
 def _descent_start(records):

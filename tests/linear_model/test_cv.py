@@ -450,6 +450,21 @@ def test_an_unconverged_descent_says_so():
         CV(**kwargs).fit(X, y)
 
 
+def test_the_progress_bar_shows_where_the_descent_stands(capsys):
+    """verbose=1: after each step the bar shows the folds' loss and the
+    stationarity the descent stops at (a long descent is followed, not guessed)."""
+    X, y = make_class_blocks(600, 4, random_state=1)
+    kwargs = dict(Cs=np.logspace(-3, 1, 5), cv=3, strategy="hypergradient", random_state=0)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = CV(max_outer_iter=2, verbose=1, **kwargs).fit(X, y)
+    last = model.hypergradient_history_[-1]
+    bar = capsys.readouterr().err.split("\r")
+    steps = [line for line in bar if line.startswith("hypergradient steps")]
+    assert f"loss={last['theta_loss']:.5g}" in steps[-1]
+    assert f"stationarity={last['stationarity']:.2g}" in steps[-1]
+    assert "2/2" in steps[-1]
+
+
 @pytest.mark.parametrize("radius", [0.01, 0.5, 3.0])
 def test_a_trust_region_step_keeps_to_its_radius_and_bounds(radius):
     """Entries a bound holds stay; the others descend, by at most the radius;
