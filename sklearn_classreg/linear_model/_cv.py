@@ -688,13 +688,13 @@ def _signed_scores(records, global_metric):
 def _show_step(progress, record):
     """One outer step on the progress bar, with where the descent stands after it:
     the folds' mean held-out deviance and the stationarity it stops at."""
-    progress.update(record["iteration"] > 0)
     progress.set_postfix(
         loss=f"{record['theta_loss']:.5g}",
         stationarity=f"{record['stationarity']:.2g}",
         accepted=record["accepted"],
-        refresh=False,
+        refresh=record["iteration"] == 0,  # a step's update refreshes the bar
     )
+    progress.update(record["iteration"] > 0)
 
 
 def _descent_start(records):
