@@ -134,9 +134,10 @@ class LogCResult:
         ("theta_loss_correction", see `hypergradient`); the trust "radius"
         for the next step; the "cg_tol" in force; the conjugate gradients'
         "cg_products" (all folds) of the trial; the decrease the hypergradient
-        "predicted" for the step (negative; 0 at the start). Each trial is
-        compared with the previous entry's "theta_loss", computed at the
-        trial's inner_tol; an accepted trial's loss is below it.
+        "predicted" for the step (negative; 0 at the start); whether the
+        comparison "judged" it (below). Each trial is compared with the
+        previous entry's "theta_loss", computed at the trial's inner_tol; an
+        accepted trial's loss is below it.
     n_uncertified : int
         Inner solves that ran out of iterations above their tolerance.
     n_truncated : int
@@ -181,7 +182,11 @@ def optimise_log_C(
     condition; the losses compared are the folds' deviances at the exact inner
     solutions, estimated by the adjoint correction, see `hypergradient`); a
     rejected one is undone and the radius shrinks to a quarter of the step,
-    and the next step is the steepest descent; an accepted step
+    and the next step is the steepest descent. A step is only judged when
+    the folds' mean adjoint corrections, at theta and at the trial, are
+    smaller than the decrease predicted: otherwise the comparison would rest
+    on them, and the step is undone and tried again, radius unchanged, at the
+    tightened precision (judged in any case at the finest one); an accepted step
     that lowered the loss at least half as predicted and reached the radius
     doubles it (up to `max_radius`). After a rejection, the current theta is
     evaluated again at the tightened precision (below), so that the next
@@ -276,7 +281,7 @@ class _Descent:
         self.max_iter, self.cg_max_iter, self.memory = max_iter, cg_max_iter, memory
         self.max_outer_iter, self.outer_tol, self.callback = max_outer_iter, outer_tol, callback
         initial_radius, self.max_radius, self.min_radius = radii
-        self.radius, self.accepted = float(initial_radius), True
+        self.radius, self.accepted, self.judged = float(initial_radius), True, True
         self.history, self.pairs = [], []
         # inner solves that ended above their tolerance, conjugate gradients cut at
         # cg_max_iter, and the products of the last evaluation
@@ -334,6 +339,7 @@ class _Descent:
             "cg_tol": float(self.precision.cg_tol),
             "cg_products": products,
             "predicted": float(predicted),
+            "judged": bool(self.judged),
             "accepted": bool(accepted),
         }
         self.history.append(entry)
@@ -341,21 +347,26 @@ class _Descent:
             self.callback(entry)
 
     def step(self):
-        """One trust-region step from theta: accepted, or undone with a smaller radius."""
+        """One trust-region step from theta: accepted; or undone with a smaller
+        radius; or, when the losses could not judge it, undone and tried again
+        at a tighter precision."""
         precision, theta, gradient = self.precision, self.theta, self.gradient
         # after a rejected step, the steepest descent: it descends within a small
         # enough radius, where a quasi-Newton direction cut to the radius may not
-        pairs = self.pairs if self.accepted else []
+        pairs = self.pairs if self.accepted or not self.judged else []
         step = _trust_region_step(theta, gradient, pairs, self.bounds, self.radius)
         predicted = float(gradient @ step)  # < 0
         saved = [(problem.x, problem.v) for problem in self.problems]
         precision.follow(self.measure / self.first)
         self.trial_tol = precision.inner_tol
-        loss = self.loss
+        loss, loss_correction = self.loss, self.correction
         self.move_to(theta + step)
         trial_loss, trial_gradient = self.loss, self.gradient
         products = self.counts["products"]
-        self.accepted = trial_loss - loss <= 1e-3 * predicted
+        # corrections as large as the decrease tested: the comparison rests on
+        # them, and is only made at a precision where they are smaller
+        self.judged = precision.finest or max(self.correction, loss_correction) <= -predicted
+        self.accepted = self.judged and trial_loss - loss <= 1e-3 * predicted
         if self.accepted:
             length = np.abs(step).max()
             if trial_loss - loss <= 0.5 * predicted and length >= 0.99 * self.radius:
@@ -364,7 +375,8 @@ class _Descent:
         else:
             for problem, (x, v) in zip(self.problems, saved, strict=True):
                 problem.x, problem.v = x, v
-            self.radius = 0.25 * np.abs(step).max()
+            if self.judged:
+                self.radius = 0.25 * np.abs(step).max()
             # theta again, more precisely: the next comparison is between losses
             # and gradients of equal, higher precision
             precision.tighten()
@@ -472,6 +484,11 @@ class _Precision:
         self.tol, self._fine_cg_cap = tol, cg_tol
         self.inner_tol, self.cg_tol = self._COARSE * tol, self._COARSE * cg_tol
         self._floor, self._cg_cap = 1e-3 * tol, self.cg_tol
+
+    @property
+    def finest(self):
+        """Whether the inner solves are as tight as they go (1e-3 `tol`)."""
+        return self.inner_tol <= self._floor
 
     @property
     def coarse(self):
