@@ -127,7 +127,7 @@ def main(argv=None):
         answers[kind] = tuner.C_
         row = {
             "losses": kind,
-            "steps (rejected)": f"{len(history) - 1} ({sum(not h['accepted'] for h in history)})",
+            "steps (not accepted)": f"{len(history) - 1} ({sum(not h['accepted'] for h in history)})",
             "converged": "yes" if tuner.hypergradient_converged_ else "no",
             "stationarity": f"{tuner.hypergradient_stationarity_:.2g}",
             "finest inner tol": f"{min(h['theta_inner_tol'] for h in history):.0e}",
