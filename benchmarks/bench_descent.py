@@ -125,9 +125,10 @@ def main(argv=None):
         tuner, seconds = descend(X, y, folds, kind, args.max_outer_iter)
         history = tuner.hypergradient_history_
         answers[kind] = tuner.C_
+        not_accepted = sum(not step["accepted"] for step in history)
         row = {
             "losses": kind,
-            "steps (not accepted)": f"{len(history) - 1} ({sum(not h['accepted'] for h in history)})",
+            "steps (not accepted)": f"{len(history) - 1} ({not_accepted})",
             "converged": "yes" if tuner.hypergradient_converged_ else "no",
             "stationarity": f"{tuner.hypergradient_stationarity_:.2g}",
             "finest inner tol": f"{min(h['theta_inner_tol'] for h in history):.0e}",
