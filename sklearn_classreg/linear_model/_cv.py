@@ -160,8 +160,10 @@ class ClassWiseRegularizationCV(ProbabilisticLinearClassifierMixin, BaseEstimato
         when no class had evidence to move.
     hypergradient_history_ : list of dict
         Outer iterations of the "hypergradient" strategy (the start is
-        iteration 0): held-out deviance, stationarity, trust radius, inner
-        tolerance, and whether the step was accepted.
+        iteration 0): held-out deviance (adjoint-corrected to the exact inner
+        solutions) and the size of its correction, stationarity, trust radius,
+        inner tolerance, predicted decrease, and whether the step was judged
+        and accepted (keys as in ``optimise_log_C``'s ``LogCResult.history``).
     hypergradient_converged_ : bool
         Whether the descent reached ``outer_tol`` (False for the other
         strategies).
