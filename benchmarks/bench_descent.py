@@ -16,10 +16,9 @@ The problem is the main job's C study on the bundled Omniglot sample
 folds, seed 0; 20 C from 1e-4 to 1e2; inner solves certified at 1e-4),
 restricted to every k-th class (``--every``; 4 by default: 61 classes, 15
 training images each), so that a descent takes minutes instead of hours.
-Run from the repository root, alone on the
-machine::
+Run from the repository root, alone on the machine::
 
-    python benchmarks/bench_descent.py                 # about 30 minutes
+    python benchmarks/bench_descent.py                 # about 20 minutes
     python benchmarks/bench_descent.py --every 1 --max-outer-iter 80   # hours
 
 Writes ``benchmarks/results/descent.md``.
